@@ -1,0 +1,62 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { AuditEventType, AuditEventView, AuditQueryDto } from '@baton/contracts';
+import { currentCallContext } from '@baton/auth';
+import { AuditEventEntity } from '../entities';
+
+export interface AuditRecord {
+  type: AuditEventType;
+  userId?: string | null;
+  sessionId?: string | null;
+  /** Never a token, a password or a hash. */
+  detail?: Record<string, unknown>;
+}
+
+/** The audit log: who did what, when, from where, in which request. */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger('Audit');
+
+  constructor(@InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>) {}
+
+  async record(record: AuditRecord): Promise<void> {
+    const ctx = currentCallContext();
+    const event = this.events.create({
+      id: randomUUID(),
+      type: record.type,
+      userId: record.userId ?? null,
+      sessionId: record.sessionId ?? null,
+      requestId: ctx?.requestId ?? null,
+      clientIp: ctx?.clientIp?.slice(0, 64) ?? null,
+      detail: record.detail ?? null,
+      createdAt: new Date(),
+    });
+    await this.events.insert(event as QueryDeepPartialEntity<AuditEventEntity>);
+    this.logger.log(`${record.type} sub=${record.userId ?? '-'} request=${event.requestId ?? '-'}`);
+  }
+
+  async query(q: AuditQueryDto): Promise<AuditEventView[]> {
+    const rows = await this.events.find({
+      where: { ...(q.userId ? { userId: q.userId } : {}), ...(q.type ? { type: q.type } : {}) },
+      order: { createdAt: 'DESC' },
+      take: q.limit ?? 50,
+    });
+    return rows.map((e) => this.map(e));
+  }
+
+  private map(e: AuditEventEntity): AuditEventView {
+    return {
+      id: e.id,
+      type: e.type,
+      userId: e.userId,
+      sessionId: e.sessionId,
+      requestId: e.requestId,
+      clientIp: e.clientIp,
+      detail: e.detail,
+      createdAt: new Date(e.createdAt).toISOString(),
+    };
+  }
+}

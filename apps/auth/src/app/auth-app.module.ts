@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BatonAuthModule } from '@baton/auth';
+import { serviceStoreModule } from '@baton/persistence';
+import { AuditService } from './audit/audit.service';
+import { AdminController, AuthController } from './auth.controller';
+import { AUTH_ENV, loadAuthServiceEnv } from './auth.env';
+import { AUTH_ENTITIES } from './entities';
+import { HealthController } from './health.controller';
+import { LocalJwksSource, LocalServiceTokenSource } from './keys/local-key.sources';
+import { SigningKeysService } from './keys/signing-keys.service';
+import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initial-auth-schema';
+import { ServiceCredentials } from './tokens/service-credentials.service';
+import { TokensService } from './tokens/tokens.service';
+import { LoginThrottle } from './users/login-throttle.service';
+import { PasswordHasher } from './users/password-hasher.service';
+import { UsersService } from './users/users.service';
+
+@Module({
+  imports: [
+    BatonAuthModule.forRoot({ service: 'auth' }),
+    JwtModule.register({}),
+    serviceStoreModule('auth', AUTH_ENTITIES, [InitialAuthSchema1732300000000]),
+    TypeOrmModule.forFeature(AUTH_ENTITIES),
+  ],
+  controllers: [AuthController, AdminController, HealthController],
+  providers: [
+    { provide: AUTH_ENV, useFactory: () => loadAuthServiceEnv() },
+    AuditService,
+    PasswordHasher,
+    LoginThrottle,
+    SigningKeysService,
+    TokensService,
+    UsersService,
+    ServiceCredentials,
+    LocalJwksSource,
+    LocalServiceTokenSource,
+  ],
+})
+export class AuthAppModule {}

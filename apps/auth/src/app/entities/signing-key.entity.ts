@@ -1,0 +1,26 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { timestampColumn } from '@baton/persistence';
+
+@Entity({ name: 'signing_keys' })
+export class SigningKeyEntity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  kid: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  alg: string;
+
+  /** The public JWK, as JSON. */
+  @Column({ name: 'public_jwk', type: 'text' })
+  publicJwk: string;
+
+  /** PKCS#8 PEM, or `enc:v1:…` when a key-encryption secret is configured. */
+  @Column({ name: 'private_key', type: 'text' })
+  privateKey: string;
+
+  @Column({ name: 'created_at', ...timestampColumn() })
+  createdAt: Date;
+
+  /** Set when a newer key took over signing. */
+  @Column({ name: 'retired_at', ...timestampColumn(), nullable: true })
+  retiredAt: Date | null;
+}

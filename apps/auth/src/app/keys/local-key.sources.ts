@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import type { Jwks } from '@baton/contracts';
+import { BatonClient, JwksSource, KeyStore, ServiceTokenSource } from '@baton/auth';
+import { TokensService } from '../tokens/tokens.service';
+import { SigningKeysService } from './signing-keys.service';
+
+/** The auth service verifies with its own published keys, without a NATS round trip. */
+@Injectable()
+export class LocalJwksSource extends JwksSource implements OnModuleInit {
+  constructor(
+    private readonly keys: SigningKeysService,
+    private readonly keyStore: KeyStore,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.keyStore.useSource(this);
+  }
+
+  fetchJwks(): Promise<Jwks> {
+    return this.keys.jwks();
+  }
+}
+
+/** The auth service signs its own service token. */
+@Injectable()
+export class LocalServiceTokenSource extends ServiceTokenSource implements OnModuleInit {
+  private cached?: { token: string; renewAt: number };
+
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly client: BatonClient,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.client.useServiceTokens(this);
+  }
+
+  async token(): Promise<string> {
+    if (!this.cached || Date.now() >= this.cached.renewAt) {
+      const { accessToken, expiresIn } = await this.tokens.serviceToken('auth');
+      this.cached = { token: accessToken, renewAt: Date.now() + expiresIn * 800 };
+    }
+    return this.cached.token;
+  }
+}

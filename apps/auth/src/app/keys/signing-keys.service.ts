@@ -1,0 +1,119 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { IsNull } from 'typeorm';
+import type { Repository } from 'typeorm';
+import type { Jwks, PublicJwk } from '@baton/contracts';
+import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
+import { SigningKeyEntity } from '../entities';
+import { openPrivateKey, sealPrivateKey } from './key-encryption';
+
+export interface SigningKey {
+  kid: string;
+  alg: 'RS256' | 'ES256';
+  privateKey: KeyObject;
+}
+
+/** How long a retired key stays in the JWKS past the last token it signed can have expired. */
+const RETIRED_MARGIN_MS = 60_000;
+
+/**
+ * The signing keys. The current one signs; retired ones stay published until every token they
+ * signed has expired. Keys are created on first start and kept in the auth database, encrypted
+ * when KEY_ENCRYPTION_SECRET is set. Private keys never leave this service.
+ */
+@Injectable()
+export class SigningKeysService {
+  private readonly logger = new Logger(SigningKeysService.name);
+  private loading?: Promise<void>;
+  private current?: SigningKey;
+  private published: PublicJwk[] = [];
+  private retiredAt = new Map<string, number>();
+
+  constructor(
+    @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
+    @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
+  ) {}
+
+  /** Loads (or on first start creates) the keys; idempotent. */
+  ready(): Promise<void> {
+    this.loading ??= this.load();
+    return this.loading;
+  }
+
+  async signingKey(): Promise<SigningKey> {
+    await this.ready();
+    if (!this.current) {
+      throw new Error('no signing key');
+    }
+    return this.current;
+  }
+
+  async jwks(): Promise<Jwks> {
+    await this.ready();
+    const horizon = Date.now() - this.env.ACCESS_TOKEN_TTL * 1000 - RETIRED_MARGIN_MS;
+    return { keys: this.published.filter((k) => (this.retiredAt.get(k.kid) ?? Infinity) > horizon) };
+  }
+
+  /** Makes a new key current; the old ones keep verifying until their tokens expire. */
+  async rotate(): Promise<string> {
+    await this.ready();
+    const kid = await this.keys.manager.transaction(async (tx) => {
+      const repo = tx.getRepository(SigningKeyEntity);
+      await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+      return (await repo.save(this.generate())).kid;
+    });
+    await this.load();
+    this.logger.log(`signing key rotated; current kid ${kid}`);
+    return kid;
+  }
+
+  /** Re-reads the keys (another replica rotated them). */
+  reload(): Promise<void> {
+    this.loading = this.load();
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    let rows = await this.keys.find({ order: { createdAt: 'DESC' } });
+    const active = rows.find((k) => k.retiredAt === null);
+    if (!active || active.alg !== this.env.JWT_ALG) {
+      if (active) {
+        await this.keys.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+      }
+      await this.keys.save(this.generate());
+      rows = await this.keys.find({ order: { createdAt: 'DESC' } });
+      this.logger.log(`created a ${this.env.JWT_ALG} signing key`);
+    }
+    const current = rows.find((k) => k.retiredAt === null) as SigningKeyEntity;
+    this.current = {
+      kid: current.kid,
+      alg: current.alg as SigningKey['alg'],
+      privateKey: createPrivateKey(openPrivateKey(current.privateKey, this.env.KEY_ENCRYPTION_SECRET)),
+    };
+    this.published = rows.map((k) => JSON.parse(k.publicJwk) as PublicJwk);
+    this.retiredAt = new Map(
+      rows.filter((k) => k.retiredAt !== null).map((k) => [k.kid, new Date(k.retiredAt as Date).getTime()]),
+    );
+  }
+
+  private generate(): SigningKeyEntity {
+    const alg = this.env.JWT_ALG;
+    const { privateKey, publicKey } =
+      alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kid = randomBytes(12).toString('base64url');
+    const jwk: PublicJwk = { ...(publicKey.export({ format: 'jwk' }) as object), kid, alg, use: 'sig' } as PublicJwk;
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    return this.keys.create({
+      kid,
+      alg,
+      publicJwk: JSON.stringify(jwk),
+      privateKey: sealPrivateKey(pem, this.env.KEY_ENCRYPTION_SECRET),
+      createdAt: new Date(),
+      retiredAt: null,
+    });
+  }
+}

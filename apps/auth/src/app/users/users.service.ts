@@ -1,0 +1,151 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { QueryFailedError } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { Events } from '@baton/contracts';
+import type { LoginDto, RegisterDto, Role, TokenPair, UserView } from '@baton/contracts';
+import { BatonClient, currentCallContext } from '@baton/auth';
+import { AuditService } from '../audit/audit.service';
+import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
+import { AuthErrorCode, AuthException } from '../auth.exception';
+import { UserEntity } from '../entities';
+import { TokensService } from '../tokens/tokens.service';
+import { LoginThrottle } from './login-throttle.service';
+import { PasswordHasher } from './password-hasher.service';
+
+const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly passwords: PasswordHasher,
+    private readonly tokens: TokensService,
+    private readonly throttle: LoginThrottle,
+    private readonly audit: AuditService,
+    private readonly client: BatonClient,
+    @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
+  ) {}
+
+  /** Creates the first admin from BATON_ADMIN_EMAIL / BATON_ADMIN_PASSWORD when absent. */
+  async onApplicationBootstrap(): Promise<void> {
+    const email = this.env.BATON_ADMIN_EMAIL;
+    const password = this.env.BATON_ADMIN_PASSWORD;
+    if (!email || !password || (await this.users.existsBy({ email: normalizeEmail(email) }))) {
+      return;
+    }
+    try {
+      await this.create(email, password, ['user', 'admin']);
+      this.logger.log('created the first admin account from BATON_ADMIN_EMAIL');
+    } catch (err) {
+      if (!(err instanceof AuthException)) {
+        throw err;
+      }
+    }
+  }
+
+  async register(dto: RegisterDto): Promise<UserView> {
+    const user = await this.create(dto.email, dto.password, ['user']);
+    await this.audit.record({ type: 'user.registered', userId: user.id });
+    try {
+      await this.client.emit(
+        Events.userRegistered,
+        { userId: user.id, displayName: dto.displayName },
+        { asService: true },
+      );
+    } catch (err) {
+      // Profiles are also created on first read, so a lost event loses nothing.
+      this.logger.warn(`could not publish ${Events.userRegistered}: ${String(err)}`);
+    }
+    return this.map(user);
+  }
+
+  async login(dto: LoginDto): Promise<TokenPair> {
+    const email = normalizeEmail(dto.email);
+    const address = currentCallContext()?.clientIp;
+    const wait = this.throttle.retryAfter(email, address);
+    if (wait > 0) {
+      await this.audit.record({ type: 'login.throttled', detail: { retryAfter: wait } });
+      throw new AuthException(AuthErrorCode.TooManyAttempts, undefined, wait);
+    }
+    const user = await this.users.findOneBy({ email });
+    if (!(await this.passwords.verify(user?.passwordHash, dto.password)) || !user) {
+      this.throttle.failed(email, address);
+      await this.audit.record({ type: 'login.failed', userId: user?.id ?? null });
+      throw new AuthException(AuthErrorCode.InvalidCredentials);
+    }
+    this.throttle.succeeded(email);
+    const pair = await this.tokens.startSession(user.id, user.roles);
+    await this.audit.record({ type: 'login.succeeded', userId: user.id });
+    return pair;
+  }
+
+  async get(id: string): Promise<UserView> {
+    const user = await this.users.findOneBy({ id });
+    if (!user) {
+      throw new AuthException(AuthErrorCode.UserNotFound);
+    }
+    return this.map(user);
+  }
+
+  async rolesOf(id: string): Promise<Role[] | undefined> {
+    return (await this.users.findOne({ where: { id }, select: { id: true, roles: true } }))?.roles;
+  }
+
+  /** Changes a user's roles; their existing tokens are refused from then on. */
+  async setRoles(id: string, roles: Role[]): Promise<UserView> {
+    const user = await this.users.findOneBy({ id });
+    if (!user) {
+      throw new AuthException(AuthErrorCode.UserNotFound);
+    }
+    const before = user.roles;
+    user.roles = [...new Set<Role>(['user', ...roles])];
+    user.updatedAt = new Date();
+    await this.users.save(user);
+    await this.tokens.revokeAllSessions(id, 'roles-changed');
+    await this.audit.record({ type: 'roles.changed', userId: id, detail: { before, after: user.roles } });
+    return this.map(user);
+  }
+
+  async revokeAll(id: string): Promise<number> {
+    if (!(await this.users.existsBy({ id }))) {
+      throw new AuthException(AuthErrorCode.UserNotFound);
+    }
+    const seq = await this.tokens.revokeAllSessions(id, 'admin-revoke');
+    await this.audit.record({ type: 'user.revoked', userId: id });
+    return seq;
+  }
+
+  private async create(rawEmail: string, password: string, roles: Role[]): Promise<UserEntity> {
+    const email = normalizeEmail(rawEmail);
+    if (await this.users.existsBy({ email })) {
+      throw new AuthException(AuthErrorCode.EmailTaken);
+    }
+    const now = new Date();
+    const user = this.users.create({
+      id: randomUUID(),
+      email,
+      passwordHash: await this.passwords.hash(password),
+      roles,
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await this.users.insert(user);
+    } catch (err) {
+      if (err instanceof QueryFailedError) {
+        throw new AuthException(AuthErrorCode.EmailTaken);
+      }
+      throw err;
+    }
+    return user;
+  }
+
+  private map(user: UserEntity): UserView {
+    return { id: user.id, email: user.email, roles: user.roles };
+  }
+}

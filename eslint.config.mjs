@@ -1,0 +1,138 @@
+// Root ESLint flat config for the Baton workspace.
+// Every project has its own eslint.config.mjs that re-exports this one, which is what lets
+// @nx/eslint/plugin infer a `lint` target per project (`nx run-many -t lint`).
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+const TS_FILES = ['**/*.ts', '**/*.tsx', '**/*.cts', '**/*.mts'];
+const JS_FILES = ['**/*.js', '**/*.cjs', '**/*.mjs'];
+
+export default defineConfig(
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/.nx/**',
+      '**/tmp/**',
+      '**/.data/**',
+      // CommonJS config files (jest.preset.js, …) and the plain node scripts are not linted.
+      '**/*.js',
+      '**/*.cjs',
+      'tools/scripts/**',
+    ],
+  },
+
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+
+  // Type-aware linting for all TypeScript sources.
+  {
+    files: TS_FILES,
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: {
+        // Uses the nearest tsconfig.json of each file (root tsconfig.json covers apps/ and libs/).
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+        // NestJS: classes used as decorated constructor parameters must stay runtime imports.
+        // With both flags on, consistent-type-imports leaves files containing decorators alone.
+        emitDecoratorMetadata: true,
+        experimentalDecorators: true,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        {
+          prefer: 'type-imports',
+          fixStyle: 'separate-type-imports',
+          disallowTypeAnnotations: false,
+        },
+      ],
+      eqeqeq: ['error', 'always'],
+      curly: ['error', 'all'],
+      // `_`-prefixed names are intentionally unused (e.g. interface-mandated parameters).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+    },
+  },
+
+  // Jest specs: `expect(mock.method)` is the norm, not a bug.
+  {
+    files: ['**/*.spec.ts', '**/*.test.ts', '**/*.e2e-spec.ts'],
+    rules: {
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+
+  // ESM config files (eslint.config.mjs, …): plain JS rules, no type information.
+  {
+    files: JS_FILES,
+    extends: [js.configs.recommended],
+    rules: {
+      eqeqeq: ['error', 'always'],
+      curly: ['error', 'all'],
+    },
+  },
+
+  // Architectural boundaries between projects (tags live in each project.json).
+  {
+    files: [...TS_FILES, ...JS_FILES],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          // Project configs re-export the root config via a relative path; that is not a boundary breach.
+          allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+          depConstraints: [
+            // --- layer (type) constraints ---
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:auth', 'type:contracts', 'type:data'],
+            },
+            { sourceTag: 'type:auth', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // Empty list = may not depend on any (tagged) project of ours.
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:auth', 'type:data'],
+            },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:testing', 'type:contracts', 'type:auth'],
+            },
+            // --- scope constraints: shared libs never reach into an app's scope ---
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            {
+              sourceTag: 'scope:gateway',
+              onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'],
+            },
+            { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['scope:auth', 'scope:shared'] },
+            {
+              sourceTag: 'scope:orders',
+              onlyDependOnLibsWithTags: ['scope:orders', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:profile',
+              onlyDependOnLibsWithTags: ['scope:profile', 'scope:shared'],
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  // Must stay last: turns off every stylistic rule that would fight Prettier.
+  prettier,
+);

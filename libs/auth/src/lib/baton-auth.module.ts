@@ -1,0 +1,86 @@
+import { Global, Module } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { PassportModule } from '@nestjs/passport';
+import { ALGORITHM_ALLOWLIST, BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from './auth.constants';
+import type { BatonAuthOptions } from './baton-auth.options';
+import { AuthRuntime } from './auth-runtime';
+import { BatonClient } from './client/baton-client';
+import { NatsServiceTokenSource } from './client/nats-service-token.source';
+import { ServiceTokenSource } from './client/service-token.source';
+import { AuthEnv, natsServers } from './config/auth-env';
+import { validateConfig } from './config/validate-config';
+import { CallContextInterceptor } from './context/call-context.interceptor';
+import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { JwtStrategy } from './guards/jwt.strategy';
+import { RolesGuard } from './guards/roles.guard';
+import { JwksSource } from './keys/jwks.source';
+import { KeyStore } from './keys/key-store';
+import { NatsJwksSource } from './keys/nats-jwks.source';
+import { RevocationStore } from './revocation/revocation-store';
+
+export interface BatonAuthModuleOptions {
+  /** This service's name (`orders`, `profile`…). */
+  service: string;
+  /** Environment to read (tests); `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Everything a Baton service needs to take part in the relay: a global guard that verifies tokens
+ * on HTTP and NATS, `@Roles` enforcement, the call context that forwards the caller's identity,
+ * `BatonClient` for outgoing requests, JWKS keys and the revocation list.
+ */
+@Global()
+@Module({})
+export class BatonAuthModule {
+  static forRoot(options: BatonAuthModuleOptions): DynamicModule {
+    const env = validateConfig(AuthEnv, options.env ?? process.env);
+    const resolved: BatonAuthOptions = {
+      service: options.service,
+      natsServers: natsServers(env.NATS_URL),
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      algorithms: ALGORITHM_ALLOWLIST,
+      requestTimeoutMs: env.NATS_REQUEST_TIMEOUT_MS,
+      accessTokenTtl: env.ACCESS_TOKEN_TTL,
+      jwksRefetchIntervalMs: 10_000,
+      serviceSecret: env.SERVICE_SECRET,
+    };
+    const serviceTokens: Provider[] = resolved.serviceSecret
+      ? [{ provide: ServiceTokenSource, useClass: NatsServiceTokenSource }]
+      : [];
+    return {
+      module: BatonAuthModule,
+      imports: [PassportModule],
+      providers: [
+        { provide: BATON_AUTH_OPTIONS, useValue: resolved },
+        {
+          provide: BATON_NATS_CLIENT,
+          useFactory: () =>
+            ClientProxyFactory.create({
+              transport: Transport.NATS,
+              options: {
+                servers: resolved.natsServers,
+                name: `${resolved.service}-client`,
+                maxReconnectAttempts: -1,
+                reconnectTimeWait: 500,
+              },
+            }),
+        },
+        { provide: JwksSource, useClass: NatsJwksSource },
+        ...serviceTokens,
+        BatonClient,
+        KeyStore,
+        RevocationStore,
+        JwtStrategy,
+        AuthRuntime,
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_INTERCEPTOR, useClass: CallContextInterceptor },
+      ],
+      exports: [BATON_AUTH_OPTIONS, BatonClient, KeyStore, RevocationStore],
+    };
+  }
+}

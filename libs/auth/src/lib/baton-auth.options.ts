@@ -1,0 +1,17 @@
+import type { AllowedAlgorithm } from './auth.constants';
+
+/** Resolved settings of `BatonAuthModule`. */
+export interface BatonAuthOptions {
+  /** This service's name: the NATS client name, the queue group and `svc:<name>`. */
+  service: string;
+  natsServers: string[];
+  issuer: string;
+  audience: string;
+  algorithms: readonly AllowedAlgorithm[];
+  requestTimeoutMs: number;
+  /** The longest an access token lives, in seconds: how long revocations are kept. */
+  accessTokenTtl: number;
+  /** The least time between two JWKS fetches caused by unknown `kid`s, in milliseconds. */
+  jwksRefetchIntervalMs: number;
+  serviceSecret?: string;
+}

@@ -1,0 +1,72 @@
+import { HttpException, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { NatsContext } from '@nestjs/microservices';
+import { Headers } from '@baton/contracts';
+import { IS_PUBLIC_KEY, JWT_STRATEGY } from '../auth.constants';
+import { setAuthenticated } from '../context/principal-slot';
+import type { Principal } from '../principal';
+
+interface Carrier {
+  headers: { authorization?: string };
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/;
+
+/**
+ * The one guard for HTTP and NATS: secure by default, `@Public()` opts out. Reads the bearer token
+ * from the Authorization header or the `authorization` message header and hands it to passport.
+ */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    if (isPublic) {
+      return true;
+    }
+    await super.canActivate(ctx);
+    return true;
+  }
+
+  override getRequest(ctx: ExecutionContext): Carrier {
+    if (ctx.getType() === 'rpc') {
+      const value = ctx.switchToRpc().getContext<NatsContext>().getHeaders()?.get(Headers.authorization);
+      return { headers: { authorization: value || undefined } };
+    }
+    return ctx.switchToHttp().getRequest<Carrier>();
+  }
+
+  override handleRequest<T = Principal>(
+    err: unknown,
+    user: unknown,
+    _info: unknown,
+    ctx: ExecutionContext,
+  ): T {
+    if (err instanceof HttpException && err.getStatus() !== 401) {
+      throw err;
+    }
+    if (err || !user) {
+      throw new UnauthorizedException('Invalid or missing access token');
+    }
+    const token = this.tokenOf(ctx);
+    setAuthenticated(ctx, { principal: user as Principal, token });
+    return user as T;
+  }
+
+  private tokenOf(ctx: ExecutionContext): string {
+    const header = this.getRequest(ctx).headers.authorization ?? '';
+    const match = BEARER.exec(header);
+    if (!match) {
+      throw new UnauthorizedException('Invalid or missing access token');
+    }
+    return match[1];
+  }
+}

@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import { REVOCATION_BUCKET } from '@baton/contracts';
+import { BATON_AUTH_OPTIONS } from '../auth.constants';
+import type { BatonAuthOptions } from '../baton-auth.options';
+
+export type RevocationKind = 'jti' | 'sid';
+
+/** How long past a token's lifetime a revocation is kept, for clock skew. */
+const MARGIN_SECONDS = 60;
+
+/**
+ * The revocation list, held by NATS in a JetStream key-value bucket (`sid.<id>`, `jti.<id>`) whose
+ * entries expire with the longest access-token lifetime. Every service watches the bucket and keeps
+ * an in-memory copy, so the check on the request path is a map lookup. After a disconnect the copy
+ * counts as stale, and tokens are refused with 503, until the watch has caught up again.
+ */
+@Injectable()
+export class RevocationStore implements OnApplicationShutdown {
+  private readonly logger = new Logger(RevocationStore.name);
+  private readonly revoked = new Map<string, number>();
+  private kv?: KV;
+  private watch?: QueuedIterator<KvEntry>;
+  private current = false;
+  private stopped = false;
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(@Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions) {}
+
+  /** Opens the bucket and resolves once every existing revocation has been read. */
+  async start(nc: NatsConnection): Promise<void> {
+    this.kv = await nc.jetstream().views.kv(REVOCATION_BUCKET, {
+      history: 1,
+      ttl: (this.options.accessTokenTtl + MARGIN_SECONDS) * 1000,
+    });
+    await this.startWatch();
+    void this.followStatus(nc);
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  /** True once the in-memory copy is known to be complete. */
+  get isCurrent(): boolean {
+    return this.current;
+  }
+
+  isRevoked(jti: string, sid: string): boolean {
+    return this.revoked.has(`jti.${jti}`) || this.revoked.has(`sid.${sid}`);
+  }
+
+  /**
+   * Records a revocation in the bucket (auth only); resolves with its stream sequence once NATS has
+   * stored it. `until` is when the revocation may be forgotten (seconds since the epoch).
+   */
+  async revoke(kind: RevocationKind, id: string, until: number): Promise<number> {
+    if (!this.kv) {
+      throw new Error('revocation store not started');
+    }
+    const key = `${kind}.${id}`;
+    const seq = await this.kv.put(key, JSON.stringify({ until }));
+    this.revoked.set(key, until);
+    return seq;
+  }
+
+  /** Resolves once this copy has seen the given bucket sequence (or after `timeoutMs`). */
+  async waitForSequence(seq: number, timeoutMs = 2000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lastSeq < seq) {
+      if (Date.now() > deadline) {
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return true;
+  }
+
+  private lastSeq = 0;
+
+  private async startWatch(): Promise<void> {
+    if (!this.kv) {
+      return;
+    }
+    let initialized!: () => void;
+    const ready = new Promise<void>((resolve) => (initialized = resolve));
+    const watch = await this.kv.watch({ initializedFn: () => initialized() });
+    this.watch = watch;
+    void (async () => {
+      for await (const entry of watch) {
+        this.apply(entry);
+      }
+    })().catch((err: unknown) => {
+      this.current = false;
+      this.logger.warn(`revocation watch ended: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    await ready;
+    this.current = true;
+  }
+
+  private apply(entry: KvEntry): void {
+    this.lastSeq = Math.max(this.lastSeq, entry.revision);
+    if (entry.operation !== 'PUT') {
+      this.revoked.delete(entry.key);
+      return;
+    }
+    let until = Math.floor(Date.now() / 1000) + this.options.accessTokenTtl + MARGIN_SECONDS;
+    try {
+      const value = entry.json<{ until?: unknown }>();
+      if (typeof value.until === 'number') {
+        until = value.until;
+      }
+    } catch {
+      // an unreadable entry still revokes, for the bucket's lifetime
+    }
+    this.revoked.set(entry.key, until);
+  }
+
+  private async followStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.stopped) {
+        return;
+      }
+      if (status.type === 'disconnect') {
+        this.current = false;
+      } else if (status.type === 'reconnect') {
+        this.watch?.stop();
+        await this.startWatch().catch((err: unknown) =>
+          this.logger.warn(`revocation watch restart failed: ${String(err)}`),
+        );
+      }
+    }
+  }
+
+  private sweep(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [key, until] of this.revoked) {
+      if (until < now) {
+        this.revoked.delete(key);
+      }
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    this.current = false;
+    clearInterval(this.sweeper);
+    this.watch?.stop();
+  }
+}

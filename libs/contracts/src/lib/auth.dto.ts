@@ -1,0 +1,167 @@
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { Type } from 'class-transformer';
+
+export const ROLES = ['user', 'admin', 'service'] as const;
+export type Role = (typeof ROLES)[number];
+
+export class RegisterDto {
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email: string;
+
+  @IsString()
+  @MinLength(12, { message: 'password must be at least 12 characters long' })
+  @MaxLength(256)
+  password: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  displayName?: string;
+}
+
+export class LoginDto {
+  @IsString()
+  @MaxLength(254)
+  email: string;
+
+  @IsString()
+  @MaxLength(256)
+  password: string;
+}
+
+export class RefreshDto {
+  @IsString()
+  @MaxLength(512)
+  refreshToken: string;
+}
+
+export class LogoutDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  refreshToken?: string;
+}
+
+export class ServiceTokenDto {
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,62}$/, { message: 'service must be a lower-case service name' })
+  service: string;
+
+  @IsString()
+  @MinLength(16)
+  @MaxLength(512)
+  secret: string;
+}
+
+export class UserIdDto {
+  @IsUUID('4', { message: 'id must be a UUID' })
+  id: string;
+}
+
+export class SetRolesBodyDto {
+  @IsArray()
+  @ArrayMaxSize(ROLES.length)
+  @IsIn(['user', 'admin'], { each: true, message: 'roles may contain only "user" and "admin"' })
+  roles: Role[];
+}
+
+export class SetRolesDto extends SetRolesBodyDto {
+  @IsUUID('4', { message: 'id must be a UUID' })
+  id: string;
+}
+
+export const AUDIT_EVENT_TYPES = [
+  'user.registered',
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'token.refreshed',
+  'refresh.reused',
+  'logout',
+  'session.revoked',
+  'user.revoked',
+  'roles.changed',
+  'keys.rotated',
+  'service-token.issued',
+  'service-token.refused',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export class AuditQueryDto {
+  @IsOptional()
+  @IsUUID('4', { message: 'userId must be a UUID' })
+  userId?: string;
+
+  @IsOptional()
+  @IsIn(AUDIT_EVENT_TYPES as unknown as string[], { message: 'type is not a known audit event type' })
+  type?: AuditEventType;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export interface UserView {
+  id: string;
+  email: string;
+  roles: Role[];
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export interface AuditEventView {
+  id: string;
+  type: AuditEventType;
+  userId: string | null;
+  sessionId: string | null;
+  requestId: string | null;
+  clientIp: string | null;
+  detail: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+export interface PublicJwk {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: 'sig';
+  n?: string;
+  e?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+}
+
+export interface Jwks {
+  keys: PublicJwk[];
+}
+
+export interface HealthView {
+  status: 'ok' | 'error';
+  service: string;
+  checks: Record<string, 'up' | 'down'>;
+}

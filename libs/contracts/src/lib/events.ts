@@ -1,0 +1,20 @@
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+
+export class UserRegisteredEvent {
+  @IsUUID('4')
+  userId: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  displayName?: string;
+}
+
+export interface KeysRotatedEvent {
+  kid: string;
+}
+
+export interface RevokedEvent {
+  kind: 'jti' | 'sid';
+  id: string;
+}

@@ -1,0 +1,28 @@
+import { IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+
+export class UpdateProfileDto {
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  displayName?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  shippingAddress?: string;
+}
+
+export class GetProfileDto {
+  /** Absent: the caller's own profile. Another user's profile needs the admin role. */
+  @IsOptional()
+  @IsUUID('4', { message: 'userId must be a UUID' })
+  userId?: string;
+}
+
+export interface ProfileView {
+  userId: string;
+  displayName: string | null;
+  shippingAddress: string | null;
+  updatedAt: string;
+}
