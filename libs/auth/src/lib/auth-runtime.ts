@@ -5,6 +5,8 @@ import { BatonClient } from './client/baton-client';
 import { KeyStore } from './keys/key-store';
 import { RevocationStore } from './revocation/revocation-store';
 
+const INITIAL_JWKS_WAIT_MS = 2000;
+
 /**
  * Start-up of the auth machinery: the service accepts no traffic before its copy of the
  * revocation list is complete; keys are fetched at once and again whenever auth rotates them.
@@ -30,7 +32,13 @@ export class AuthRuntime implements OnModuleInit, OnApplicationBootstrap {
     this.logger.log('revocation list loaded');
   }
 
-  onApplicationBootstrap(): void {
-    void this.keys.refresh();
+  /** Starts with the keys when auth answers soon; otherwise they are fetched on first use. */
+  async onApplicationBootstrap(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.keys.refresh(),
+      new Promise((resolve) => (timer = setTimeout(resolve, INITIAL_JWKS_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 }

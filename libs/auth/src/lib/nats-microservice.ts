@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice, LogLevel, Type } from '@nestjs/common';
 import { Transport } from '@nestjs/microservices';
 import type { MicroserviceOptions } from '@nestjs/microservices';
+import type { NatsConnection } from 'nats';
 import { queueGroup } from '@baton/contracts';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
@@ -48,6 +49,8 @@ export async function startNatsService(
   app.useGlobalFilters(new RpcErrorFilter());
   app.enableShutdownHooks();
   await app.listen();
+  // The subscriptions are only sent; once flushed, the server routes requests to this instance.
+  await app.unwrap<NatsConnection>().flush();
   new Logger(service).log(`${service} is listening on NATS (${natsServers(env.NATS_URL).join(', ')})`);
   return app;
 }

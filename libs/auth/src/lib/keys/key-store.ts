@@ -52,6 +52,10 @@ export class KeyStore {
   async keyForToken(token: string): Promise<KeyObject> {
     const header = readTokenHeader(token);
     let entry = this.keys.get(header.kid);
+    if (!entry && this.inflight) {
+      await this.inflight;
+      entry = this.keys.get(header.kid);
+    }
     const interval = this.lastFetchOk ? this.options.jwksRefetchIntervalMs : FAILED_FETCH_RETRY_MS;
     if (!entry && Date.now() - this.lastFetch >= interval) {
       await this.refresh();

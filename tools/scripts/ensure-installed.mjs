@@ -1,0 +1,15 @@
+// Installs the locked dependencies when they are missing or older than package-lock.json, so that
+// `npm start` and `npm test` work on a fresh clone.
+import { execSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const marker = join(root, 'node_modules/.package-lock.json');
+const lock = join(root, 'package-lock.json');
+
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  console.log('Installing dependencies (npm ci)…');
+  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}
