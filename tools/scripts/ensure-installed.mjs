@@ -10,6 +10,16 @@ const marker = join(root, 'node_modules/.package-lock.json');
 const lock = join(root, 'package-lock.json');
 
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
-  console.log('Installing dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  console.log('Installing the locked dependencies…');
+  installLocked();
+}
+
+function installLocked() {
+  try {
+    execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  } catch {
+    // npm 11 can refuse its own lock file over other platforms' optional packages
+    // (npm/cli#8669); `npm install --no-save` installs the same locked versions.
+    execSync('npm install --no-save --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+  }
 }

@@ -2,3 +2,4 @@ export * from './lib/store-config';
 export * from './lib/column-types';
 export * from './lib/data-source';
 export * from './lib/store.module';
+export * from './lib/transaction';

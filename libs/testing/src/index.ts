@@ -5,3 +5,4 @@ export * from './lib/system';
 export * from './lib/token-factory';
 export * from './lib/http';
 export * from './lib/nats-rpc';
+export * from './lib/service-db';

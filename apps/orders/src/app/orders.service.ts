@@ -6,6 +6,7 @@ import type { Repository } from 'typeorm';
 import { Subjects } from '@baton/contracts';
 import type { CreateOrderDto, OrderView, ProfileView } from '@baton/contracts';
 import { BatonClient } from '@baton/auth';
+import { runInTransaction } from '@baton/persistence';
 import type { Principal } from '@baton/auth';
 import { OrderEntity, OrderItemEntity } from './order.entity';
 import { OrdersErrorCode, OrdersException } from './orders.exception';
@@ -56,7 +57,10 @@ export class OrdersService {
       })) as OrderItemEntity[],
     });
     try {
-      await this.orders.manager.transaction((tx) => tx.save(order));
+      await runInTransaction(this.orders.manager.connection, async (tx) => {
+        await tx.getRepository(OrderEntity).insert(order);
+        await tx.getRepository(OrderItemEntity).insert(order.items);
+      });
     } catch (err) {
       // A concurrent retry with the same key won the unique index: answer with its order.
       if (err instanceof QueryFailedError && dto.idempotencyKey) {

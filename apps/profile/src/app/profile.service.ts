@@ -31,7 +31,10 @@ export class ProfileService {
       profile.shippingAddress = dto.shippingAddress;
     }
     profile.updatedAt = new Date();
-    await this.profiles.save(profile);
+    await this.profiles.update(
+      { userId },
+      { displayName: profile.displayName, shippingAddress: profile.shippingAddress, updatedAt: profile.updatedAt },
+    );
     return this.map(profile);
   }
 

@@ -109,7 +109,7 @@ export class AuditQueryDto {
   userId?: string;
 
   @IsOptional()
-  @IsIn(AUDIT_EVENT_TYPES as unknown as string[], { message: 'type is not a known audit event type' })
+  @IsIn([...AUDIT_EVENT_TYPES], { message: 'type is not a known audit event type' })
   type?: AuditEventType;
 
   @IsOptional()

@@ -32,6 +32,8 @@ export interface SystemOptions {
 export interface RunningSystem {
   gatewayUrl: string;
   admin: { email: string; password: string };
+  /** The service credentials auth was given (SERVICE_CREDENTIALS). */
+  serviceSecrets: { orders: string; profile: string };
   /** Everything each service wrote to stdout and stderr. */
   logs: Record<ServiceName, string[]>;
   start(service: ServiceName): Promise<void>;
@@ -107,7 +109,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const tail = SERVICES.map((s) => `--- ${s}\n${logs[s].join('').slice(-2000)}`).join('\n');
     throw new Error(`${String(err)}\n${tail}`);
   }
-  return { gatewayUrl, admin, logs, start, stop };
+  return { gatewayUrl, admin, serviceSecrets: secrets, logs, start, stop };
 }
 
 function waitForLog(

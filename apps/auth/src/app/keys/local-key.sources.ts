@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { OnModuleInit } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Events } from '@baton/contracts';
 import type { Jwks } from '@baton/contracts';
 import { BatonClient, JwksSource, KeyStore, ServiceTokenSource } from '@baton/auth';
 import { TokensService } from '../tokens/tokens.service';
@@ -7,16 +8,27 @@ import { SigningKeysService } from './signing-keys.service';
 
 /** The auth service verifies with its own published keys, without a NATS round trip. */
 @Injectable()
-export class LocalJwksSource extends JwksSource implements OnModuleInit {
+export class LocalJwksSource extends JwksSource implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly keys: SigningKeysService,
     private readonly keyStore: KeyStore,
+    private readonly client: BatonClient,
   ) {
     super();
   }
 
   onModuleInit(): void {
     this.keyStore.useSource(this);
+  }
+
+  /** Another auth replica rotated the keys: sign with the new one and publish it too. */
+  async onApplicationBootstrap(): Promise<void> {
+    const nc = await this.client.connection();
+    nc.subscribe(Events.keysRotated, {
+      callback: () => {
+        void this.keys.reload().then(() => this.keyStore.refresh());
+      },
+    });
   }
 
   fetchJwks(): Promise<Jwks> {

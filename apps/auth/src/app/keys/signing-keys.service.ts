@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { IsNull } from 'typeorm';
 import type { Repository } from 'typeorm';
 import type { Jwks, PublicJwk } from '@baton/contracts';
+import { runInTransaction } from '@baton/persistence';
 import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
 import { SigningKeyEntity } from '../entities';
 import { openPrivateKey, sealPrivateKey } from './key-encryption';
@@ -59,11 +60,13 @@ export class SigningKeysService {
   /** Makes a new key current; the old ones keep verifying until their tokens expire. */
   async rotate(): Promise<string> {
     await this.ready();
-    const kid = await this.keys.manager.transaction(async (tx) => {
+    const next = this.generate();
+    await runInTransaction(this.keys.manager.connection, async (tx) => {
       const repo = tx.getRepository(SigningKeyEntity);
       await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
-      return (await repo.save(this.generate())).kid;
+      await repo.insert(next);
     });
+    const kid = next.kid;
     await this.load();
     this.logger.log(`signing key rotated; current kid ${kid}`);
     return kid;
@@ -82,7 +85,7 @@ export class SigningKeysService {
       if (active) {
         await this.keys.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
       }
-      await this.keys.save(this.generate());
+      await this.keys.insert(this.generate());
       rows = await this.keys.find({ order: { createdAt: 'DESC' } });
       this.logger.log(`created a ${this.env.JWT_ALG} signing key`);
     }

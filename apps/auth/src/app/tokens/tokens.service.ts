@@ -7,6 +7,7 @@ import type { DataSource, Repository } from 'typeorm';
 import { Events } from '@baton/contracts';
 import type { Role, TokenPair } from '@baton/contracts';
 import { ACCESS_TOKEN_TYPE, BatonClient, RevocationStore } from '@baton/auth';
+import { runInTransaction } from '@baton/persistence';
 import type { Principal } from '@baton/auth';
 import { AuditService } from '../audit/audit.service';
 import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
@@ -78,7 +79,7 @@ export class TokensService {
       revokedReason: null,
     });
     const refreshToken = randomBytes(32).toString('base64url');
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       await tx.getRepository(SessionEntity).insert(session);
       await tx.getRepository(RefreshTokenEntity).insert(this.newRefreshRow(session, refreshToken));
     });
@@ -106,7 +107,7 @@ export class TokensService {
       throw new AuthException(AuthErrorCode.InvalidRefreshToken);
     }
     const next = randomBytes(32).toString('base64url');
-    const won = await this.dataSource.transaction(async (tx) => {
+    const won = await runInTransaction(this.dataSource, async (tx) => {
       const repo = tx.getRepository(RefreshTokenEntity);
       const result = await repo.update({ id: row.id, status: 'active' }, { status: 'rotated' });
       if (result.affected !== 1) {
@@ -147,7 +148,7 @@ export class TokensService {
   }
 
   private async revokeSession(sessionId: string, reason: string): Promise<number> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       await tx
         .getRepository(SessionEntity)
         .update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: reason });

@@ -105,7 +105,7 @@ export class UsersService implements OnApplicationBootstrap {
     const before = user.roles;
     user.roles = [...new Set<Role>(['user', ...roles])];
     user.updatedAt = new Date();
-    await this.users.save(user);
+    await this.users.update({ id }, { roles: user.roles, updatedAt: user.updatedAt });
     await this.tokens.revokeAllSessions(id, 'roles-changed');
     await this.audit.record({ type: 'roles.changed', userId: id, detail: { before, after: user.roles } });
     return this.map(user);

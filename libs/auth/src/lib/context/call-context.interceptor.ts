@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { NatsContext } from '@nestjs/microservices';
 import { Observable } from 'rxjs';
+import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { authenticatedOf } from './principal-slot';
 import { requestIdFrom, runInCallContext } from './call-context';
@@ -29,7 +30,7 @@ export class CallContextInterceptor implements NestInterceptor {
   private contextOf(ctx: ExecutionContext): CallContext {
     const auth = authenticatedOf(ctx);
     if (ctx.getType() === 'rpc') {
-      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders();
+      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
       return {
         requestId: requestIdFrom(headers?.get(Headers.requestId)),
         clientIp: headers?.get(Headers.clientIp) || undefined,

@@ -3,6 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { NatsContext } from '@nestjs/microservices';
+import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { IS_PUBLIC_KEY, JWT_STRATEGY } from '../auth.constants';
 import { setAuthenticated } from '../context/principal-slot';
@@ -38,8 +39,8 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
 
   override getRequest(ctx: ExecutionContext): Carrier {
     if (ctx.getType() === 'rpc') {
-      const value = ctx.switchToRpc().getContext<NatsContext>().getHeaders()?.get(Headers.authorization);
-      return { headers: { authorization: value || undefined } };
+      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
+      return { headers: { authorization: headers?.get(Headers.authorization) || undefined } };
     }
     return ctx.switchToHttp().getRequest<Carrier>();
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
+import { Events as NatsEvents } from 'nats';
 import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import { REVOCATION_BUCKET } from '@baton/contracts';
 import { BATON_AUTH_OPTIONS } from '../auth.constants';
@@ -120,9 +121,9 @@ export class RevocationStore implements OnApplicationShutdown {
       if (this.stopped) {
         return;
       }
-      if (status.type === 'disconnect') {
+      if (status.type === NatsEvents.Disconnect) {
         this.current = false;
-      } else if (status.type === 'reconnect') {
+      } else if (status.type === NatsEvents.Reconnect) {
         this.watch?.stop();
         await this.startWatch().catch((err: unknown) =>
           this.logger.warn(`revocation watch restart failed: ${String(err)}`),

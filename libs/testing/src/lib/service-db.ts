@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { TestDatabase } from './test-database';
+
+/**
+ * Runs a read-only query in one service's own store, to check what it wrote (SQLite file or
+ * PostgreSQL schema). Use `$1`-style placeholders; they are translated for SQLite.
+ */
+export async function queryServiceDb<T = Record<string, unknown>>(
+  db: TestDatabase,
+  service: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  if (db.kind === 'sqlite') {
+    const file = new Database(join(db.env['DATA_DIR'], `${service}.sqlite`), { readonly: true });
+    try {
+      return file.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[];
+    } finally {
+      file.close();
+    }
+  }
+  const client = new Client({ connectionString: db.env['DATABASE_URL'] });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO "${service}"`);
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
