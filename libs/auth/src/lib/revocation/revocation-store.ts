@@ -20,7 +20,8 @@ const MARGIN_SECONDS = 60;
 @Injectable()
 export class RevocationStore implements OnApplicationShutdown {
   private readonly logger = new Logger(RevocationStore.name);
-  private readonly revoked = new Map<string, number>();
+  /** Revoked ids by kind, each with the time it may be forgotten (seconds since the epoch). */
+  private readonly revoked: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() };
   private kv?: KV;
   private watch?: QueuedIterator<KvEntry>;
   private current = false;
@@ -47,7 +48,7 @@ export class RevocationStore implements OnApplicationShutdown {
   }
 
   isRevoked(jti: string, sid: string): boolean {
-    return this.revoked.has(`jti.${jti}`) || this.revoked.has(`sid.${sid}`);
+    return this.revoked.jti.has(jti) || this.revoked.sid.has(sid);
   }
 
   /**
@@ -58,9 +59,8 @@ export class RevocationStore implements OnApplicationShutdown {
     if (!this.kv) {
       throw new Error('revocation store not started');
     }
-    const key = `${kind}.${id}`;
-    const seq = await this.kv.put(key, JSON.stringify({ until }));
-    this.revoked.set(key, until);
+    const seq = await this.kv.put(`${kind}.${id}`, JSON.stringify({ until }));
+    this.revoked[kind].set(id, until);
     return seq;
   }
 
@@ -100,8 +100,14 @@ export class RevocationStore implements OnApplicationShutdown {
 
   private apply(entry: KvEntry): void {
     this.lastSeq = Math.max(this.lastSeq, entry.revision);
+    const dot = entry.key.indexOf('.');
+    const kind = entry.key.slice(0, dot);
+    if (kind !== 'jti' && kind !== 'sid') {
+      return;
+    }
+    const id = entry.key.slice(dot + 1);
     if (entry.operation !== 'PUT') {
-      this.revoked.delete(entry.key);
+      this.revoked[kind].delete(id);
       return;
     }
     let until = Math.floor(Date.now() / 1000) + this.options.accessTokenTtl + MARGIN_SECONDS;
@@ -113,7 +119,7 @@ export class RevocationStore implements OnApplicationShutdown {
     } catch {
       // an unreadable entry still revokes, for the bucket's lifetime
     }
-    this.revoked.set(entry.key, until);
+    this.revoked[kind].set(id, until);
   }
 
   private async followStatus(nc: NatsConnection): Promise<void> {
@@ -134,9 +140,11 @@ export class RevocationStore implements OnApplicationShutdown {
 
   private sweep(): void {
     const now = Math.floor(Date.now() / 1000);
-    for (const [key, until] of this.revoked) {
-      if (until < now) {
-        this.revoked.delete(key);
+    for (const map of Object.values(this.revoked)) {
+      for (const [id, until] of map) {
+        if (until < now) {
+          map.delete(id);
+        }
       }
     }
   }

@@ -1,0 +1,35 @@
+// Small helpers shared by the benchmarks: timing, percentiles, result files.
+const { mkdirSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const os = require('node:os');
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+const median = (values) => percentile(values, 50);
+
+/** Runs `fn` `ops` times per round, `rounds` times; returns the median ns per operation. */
+function nsPerOp(fn, ops, rounds = 5) {
+  for (let i = 0; i < Math.min(ops, 10_000); i++) fn(i); // warm-up
+  const samples = [];
+  for (let r = 0; r < rounds; r++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < ops; i++) fn(i);
+    samples.push(Number(process.hrtime.bigint() - start) / ops);
+  }
+  return median(samples);
+}
+
+function machine() {
+  return { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, platform: process.platform };
+}
+
+function writeResults(root, name, data, markdown) {
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2));
+  writeFileSync(join(dir, `${name}.md`), markdown);
+}
+
+module.exports = { percentile, median, nsPerOp, machine, writeResults };
