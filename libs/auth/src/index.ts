@@ -20,3 +20,4 @@ export * from './lib/config/validate-config';
 export * from './lib/guards/jwt-auth.guard';
 export * from './lib/guards/roles.guard';
 export * from './lib/nats-microservice';
+export * from './lib/health/nats-health.controller';

@@ -3,3 +3,4 @@ export * from './lib/column-types';
 export * from './lib/data-source';
 export * from './lib/store.module';
 export * from './lib/transaction';
+export * from './lib/database-health.probe';

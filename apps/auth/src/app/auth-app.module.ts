@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { BatonAuthModule } from '@baton/auth';
-import { serviceStoreModule } from '@baton/persistence';
+import { BatonAuthModule, HEALTH_PROBE, natsHealthController } from '@baton/auth';
+import { Subjects } from '@baton/contracts';
+import { DatabaseHealthProbe, serviceStoreModule } from '@baton/persistence';
 import { AuditService } from './audit/audit.service';
 import { AdminController, AuthController } from './auth.controller';
 import { AUTH_ENV, loadAuthServiceEnv } from './auth.env';
 import { AUTH_ENTITIES } from './entities';
-import { HealthController } from './health.controller';
 import { LocalJwksSource, LocalServiceTokenSource } from './keys/local-key.sources';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initial-auth-schema';
@@ -24,8 +24,9 @@ import { UsersService } from './users/users.service';
     serviceStoreModule('auth', AUTH_ENTITIES, [InitialAuthSchema1732300000000]),
     TypeOrmModule.forFeature(AUTH_ENTITIES),
   ],
-  controllers: [AuthController, AdminController, HealthController],
+  controllers: [AuthController, AdminController, natsHealthController('auth', Subjects.auth.health)],
   providers: [
+    { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },
     { provide: AUTH_ENV, useFactory: () => loadAuthServiceEnv() },
     AuditService,
     PasswordHasher,

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { BatonAuthModule } from '@baton/auth';
-import { serviceStoreModule } from '@baton/persistence';
-import { HealthController } from './health.controller';
+import { BatonAuthModule, HEALTH_PROBE, natsHealthController } from '@baton/auth';
+import { Subjects } from '@baton/contracts';
+import { DatabaseHealthProbe, serviceStoreModule } from '@baton/persistence';
 import { InitialOrdersSchema1732300000002 } from './migrations/1732300000002-initial-orders-schema';
 import { OrderEntity, OrderItemEntity } from './order.entity';
 import { OrdersController } from './orders.controller';
@@ -16,7 +16,8 @@ const entities = [OrderEntity, OrderItemEntity];
     serviceStoreModule('orders', entities, [InitialOrdersSchema1732300000002]),
     TypeOrmModule.forFeature(entities),
   ],
-  controllers: [OrdersController, HealthController],
-  providers: [OrdersService],
+  controllers: [OrdersController, natsHealthController('orders', Subjects.orders.health)],
+  providers: [
+    { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },OrdersService],
 })
 export class OrdersAppModule {}

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { BatonAuthModule } from '@baton/auth';
-import { serviceStoreModule } from '@baton/persistence';
-import { HealthController } from './health.controller';
+import { BatonAuthModule, HEALTH_PROBE, natsHealthController } from '@baton/auth';
+import { Subjects } from '@baton/contracts';
+import { DatabaseHealthProbe, serviceStoreModule } from '@baton/persistence';
 import { InitialProfileSchema1732300000001 } from './migrations/1732300000001-initial-profile-schema';
 import { ProfileController } from './profile.controller';
 import { ProfileEntity } from './profile.entity';
@@ -14,7 +14,8 @@ import { ProfileService } from './profile.service';
     serviceStoreModule('profile', [ProfileEntity], [InitialProfileSchema1732300000001]),
     TypeOrmModule.forFeature([ProfileEntity]),
   ],
-  controllers: [ProfileController, HealthController],
-  providers: [ProfileService],
+  controllers: [ProfileController, natsHealthController('profile', Subjects.profile.health)],
+  providers: [
+    { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },ProfileService],
 })
 export class ProfileAppModule {}
