@@ -216,4 +216,49 @@ describe('Token lifecycle', () => {
       expect({ secret, found: all.includes(secret) }).toEqual({ secret, found: false });
     }
   });
+
+  describe('refresh token expiry', () => {
+    // a system of its own, on its own NATS: two systems on one server would share queue groups
+    let shortNats: NatsServerHandle;
+    let short: RunningSystem;
+    let shortDb: TestDatabase;
+    let api: HttpClient;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    beforeAll(async () => {
+      shortNats = await startNatsServer();
+      shortDb = await createTestDatabase();
+      short = await startSystem({
+        natsUrl: shortNats.url,
+        storeEnv: shortDb.env,
+        env: { REFRESH_TOKEN_TTL: '2', SESSION_MAX_TTL: '4' },
+      });
+      api = new HttpClient(short.gatewayUrl);
+      await api.post('/auth/register', user);
+    });
+
+    afterAll(async () => {
+      await short?.stop();
+      await shortNats?.stop();
+      await shortDb?.drop();
+    });
+
+    it('should refuse a refresh token left unused past its inactivity expiry', async () => {
+      const session = (await api.post('/auth/login', user)).body;
+      await sleep(2500);
+      expect((await api.post('/auth/refresh', { refreshToken: session.refreshToken })).status).toBe(401);
+    });
+
+    it('should end a session at its absolute expiry however often it is refreshed', async () => {
+      let pair = (await api.post('/auth/login', user)).body;
+      for (let i = 0; i < 3; i++) {
+        await sleep(1200);
+        const next = await api.post('/auth/refresh', { refreshToken: pair.refreshToken });
+        expect(next.status).toBe(200);
+        pair = next.body;
+      }
+      await sleep(1000);
+      expect((await api.post('/auth/refresh', { refreshToken: pair.refreshToken })).status).toBe(401);
+    });
+  });
 });

@@ -24,14 +24,14 @@ export class AuthServiceEnv {
   /** Inactivity lifetime of a refresh token, in seconds. */
   @Type(() => Number)
   @IsInt()
-  @Min(60)
+  @Min(1)
   @Max(31_536_000)
   REFRESH_TOKEN_TTL = 14 * 86_400;
 
   /** Absolute lifetime of a login session (refresh family), in seconds. */
   @Type(() => Number)
   @IsInt()
-  @Min(60)
+  @Min(1)
   @Max(31_536_000)
   SESSION_MAX_TTL = 30 * 86_400;
 
