@@ -32,7 +32,7 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # --- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
-# tini as PID 1 forwards SIGTERM to node (Nest's shutdown hooks drain NATS and close the
+# tini as PID 1 forwards SIGTERM to node (Nest's shutdown hooks close NATS and the
 # database) and reaps zombies; node itself as PID 1 would ignore the default signal handlers.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
