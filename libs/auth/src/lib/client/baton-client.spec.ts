@@ -1,9 +1,12 @@
-import { HttpException, ServiceUnavailableException } from '@nestjs/common';
+import { ServiceUnavailableException } from '@nestjs/common';
+import type { HttpException } from '@nestjs/common';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { ClientNats } from '@nestjs/microservices';
 import { connect, JSONCodec } from 'nats';
 import type { Msg, NatsConnection, Subscription } from 'nats';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import { startNatsServer } from '@baton/testing';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import type { NatsServerHandle } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
@@ -13,7 +16,7 @@ import { RemoteException } from '../errors/remote.exception';
 import { BatonClient } from './baton-client';
 import { ServiceTokenSource } from './service-token.source';
 
-const jc = JSONCodec<any>();
+const jc = JSONCodec<unknown>();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Seen {
@@ -83,7 +86,11 @@ class FixedServiceToken extends ServiceTokenSource {
   }
 }
 
-const alice: CallContext = { requestId: 'req-alice-1', token: 'token-of-alice', clientIp: '203.0.113.7' };
+const alice: CallContext = {
+  requestId: 'req-alice-1',
+  token: 'token-of-alice',
+  clientIp: '203.0.113.7',
+};
 const bob: CallContext = { requestId: 'req-bob-1', token: 'token-of-bob' };
 
 describe(BatonClient.name, () => {
@@ -132,7 +139,9 @@ describe(BatonClient.name, () => {
 
   describe('inside a request', () => {
     it("should put the caller's token, request id and client ip on the message's own headers", async () => {
-      const answer = await runInCallContext(alice, () => sut.send<Seen>('probe.echo', { orderId: 'o-1' }));
+      const answer = await runInCallContext(alice, () =>
+        sut.send<Seen>('probe.echo', { orderId: 'o-1' }),
+      );
 
       expect(downstream.seen).toEqual([
         {
@@ -165,12 +174,21 @@ describe(BatonClient.name, () => {
         runInCallContext(bob, () => sut.send<Seen>('probe.echo', { who: 'bob' })),
       ]);
 
-      expect(forAlice).toMatchObject({ authorization: 'Bearer token-of-alice', requestId: 'req-alice-1' });
-      expect(forBob).toMatchObject({ authorization: 'Bearer token-of-bob', requestId: 'req-bob-1' });
+      expect(forAlice).toMatchObject({
+        authorization: 'Bearer token-of-alice',
+        requestId: 'req-alice-1',
+      });
+      expect(forBob).toMatchObject({
+        authorization: 'Bearer token-of-bob',
+        requestId: 'req-bob-1',
+      });
       expect(downstream.seen).toHaveLength(2);
       expect(downstream.seen).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ data: { who: 'alice' }, authorization: 'Bearer token-of-alice' }),
+          expect.objectContaining({
+            data: { who: 'alice' },
+            authorization: 'Bearer token-of-alice',
+          }),
           expect.objectContaining({ data: { who: 'bob' }, authorization: 'Bearer token-of-bob' }),
         ]),
       );
@@ -250,7 +268,11 @@ describe(BatonClient.name, () => {
         callback: (_err, msg) => {
           const { id } = jc.decode(msg.data) as { id: string };
           msg.respond(
-            jc.encode({ id, err: { statusCode: 403, error: 'Forbidden', message: 'Not yours' }, isDisposed: true }),
+            jc.encode({
+              id,
+              err: { statusCode: 403, error: 'Forbidden', message: 'Not yours' },
+              isDisposed: true,
+            }),
           );
         },
       });
@@ -268,11 +290,17 @@ describe(BatonClient.name, () => {
 
       expect(error).toBeInstanceOf(RemoteException);
       expect((error as HttpException).getStatus()).toBe(403);
-      expect((error as RemoteException).body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Not yours' });
+      expect((error as RemoteException).body).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'Not yours',
+      });
     });
 
     it('should answer 503 naming the service when it does not answer in time', async () => {
-      const error = await sut.send('silent.service', {}, { timeoutMs: 150 }).catch((e: unknown) => e);
+      const error = await sut
+        .send('silent.service', {}, { timeoutMs: 150 })
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ServiceUnavailableException);
       expect((error as HttpException).message).toBe('The silent service did not answer in time');

@@ -11,7 +11,14 @@ import { setAuthenticated } from './principal-slot';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const alice: Principal = { sub: 'alice', roles: ['user'], sid: 'sid-a', jti: 'jti-a', iat: 1, exp: 2 };
+const alice: Principal = {
+  sub: 'alice',
+  roles: ['user'],
+  sid: 'sid-a',
+  jti: 'jti-a',
+  iat: 1,
+  exp: 2,
+};
 const bob: Principal = { sub: 'bob', roles: ['admin'], sid: 'sid-b', jti: 'jti-b', iat: 1, exp: 2 };
 
 class ProbeController {
@@ -20,8 +27,15 @@ class ProbeController {
   }
 }
 
-function httpContext(headers: Record<string, string> = {}, ip = '203.0.113.7'): ExecutionContextHost {
-  const ctx = new ExecutionContextHost([{ headers, ip }, {}], ProbeController, ProbeController.prototype.handler);
+function httpContext(
+  headers: Record<string, string> = {},
+  ip = '203.0.113.7',
+): ExecutionContextHost {
+  const ctx = new ExecutionContextHost(
+    [{ headers, ip }, {}],
+    ProbeController,
+    ProbeController.prototype.handler,
+  );
   ctx.setType('http');
   return ctx;
 }
@@ -32,7 +46,11 @@ function rpcContext(headers: Record<string, string> = {}): ExecutionContextHost 
     h.set(name, value);
   }
   const nats = new NatsContext(['orders.create', h]);
-  const ctx = new ExecutionContextHost([{}, nats], ProbeController, ProbeController.prototype.handler);
+  const ctx = new ExecutionContextHost(
+    [{}, nats],
+    ProbeController,
+    ProbeController.prototype.handler,
+  );
   ctx.setType('rpc');
   return ctx;
 }
@@ -49,6 +67,12 @@ const reportingHandler = (delayMs = 0): CallHandler<CallContext | undefined> => 
 describe(CallContextInterceptor.name, () => {
   let sut: CallContextInterceptor;
 
+  /** Runs a reporting handler through the interceptor and returns the call context it saw. */
+  const seenBy = (ctx: ExecutionContextHost, delayMs = 0): Promise<CallContext | undefined> =>
+    firstValueFrom(sut.intercept(ctx, reportingHandler(delayMs))) as Promise<
+      CallContext | undefined
+    >;
+
   beforeEach(() => {
     sut = new CallContextInterceptor();
   });
@@ -58,7 +82,7 @@ describe(CallContextInterceptor.name, () => {
       const ctx = httpContext({ 'x-request-id': 'req-123' });
       setAuthenticated(ctx, { principal: alice, token: 'token-of-alice' });
 
-      const seen = await firstValueFrom(sut.intercept(ctx, reportingHandler()));
+      const seen = await seenBy(ctx);
 
       expect(seen).toEqual({
         requestId: 'req-123',
@@ -69,7 +93,7 @@ describe(CallContextInterceptor.name, () => {
     });
 
     it('should run a public handler with no token at all', async () => {
-      const seen = await firstValueFrom(sut.intercept(httpContext({ 'x-request-id': 'req-1' }), reportingHandler()));
+      const seen = await seenBy(httpContext({ 'x-request-id': 'req-1' }));
 
       expect(seen?.token).toBeUndefined();
       expect(seen?.principal).toBeUndefined();
@@ -86,7 +110,7 @@ describe(CallContextInterceptor.name, () => {
     ])('should replace a request id (%s) with a fresh UUID', async (_label, value) => {
       const ctx = httpContext(value === undefined ? {} : { 'x-request-id': value });
 
-      const seen = await firstValueFrom(sut.intercept(ctx, reportingHandler()));
+      const seen = await seenBy(ctx);
 
       expect(seen?.requestId).toMatch(UUID);
     });
@@ -97,7 +121,7 @@ describe(CallContextInterceptor.name, () => {
       const ctx = rpcContext({ 'x-request-id': 'req-nats-9', 'x-client-ip': '198.51.100.4' });
       setAuthenticated(ctx, { principal: bob, token: 'token-of-bob' });
 
-      const seen = await firstValueFrom(sut.intercept(ctx, reportingHandler()));
+      const seen = await seenBy(ctx);
 
       expect(seen).toEqual({
         requestId: 'req-nats-9',
@@ -109,10 +133,14 @@ describe(CallContextInterceptor.name, () => {
 
     it('should give a message without headers a fresh request id and no token', async () => {
       const nats = new NatsContext(['orders.create', undefined]);
-      const ctx = new ExecutionContextHost([{}, nats], ProbeController, ProbeController.prototype.handler);
+      const ctx = new ExecutionContextHost(
+        [{}, nats],
+        ProbeController,
+        ProbeController.prototype.handler,
+      );
       ctx.setType('rpc');
 
-      const seen = await firstValueFrom(sut.intercept(ctx, reportingHandler()));
+      const seen = await seenBy(ctx);
 
       expect(seen?.requestId).toMatch(UUID);
       expect(seen?.token).toBeUndefined();
@@ -124,7 +152,7 @@ describe(CallContextInterceptor.name, () => {
       const theirs = rpcContext();
       setAuthenticated(theirs, { principal: bob, token: 'token-of-bob' });
 
-      const seen = await firstValueFrom(sut.intercept(mine, reportingHandler()));
+      const seen = await seenBy(mine);
 
       expect(seen?.token).toBeUndefined();
     });
@@ -137,10 +165,7 @@ describe(CallContextInterceptor.name, () => {
     setAuthenticated(b, { principal: bob, token: 'token-of-bob' });
 
     // a starts first and finishes last, so b runs entirely while a is waiting
-    const [seenA, seenB] = await Promise.all([
-      firstValueFrom(sut.intercept(a, reportingHandler(30))),
-      firstValueFrom(sut.intercept(b, reportingHandler(5))),
-    ]);
+    const [seenA, seenB] = await Promise.all([seenBy(a, 30), seenBy(b, 5)]);
 
     expect(seenA).toMatchObject({ requestId: 'req-a', token: 'token-of-alice' });
     expect(seenB).toMatchObject({ requestId: 'req-b', token: 'token-of-bob' });
@@ -150,7 +175,7 @@ describe(CallContextInterceptor.name, () => {
     const ctx = httpContext();
     setAuthenticated(ctx, { principal: alice, token: 'token-of-alice' });
 
-    await firstValueFrom(sut.intercept(ctx, reportingHandler()));
+    await seenBy(ctx);
 
     expect(currentCallContext()).toBeUndefined();
   });
@@ -158,6 +183,8 @@ describe(CallContextInterceptor.name, () => {
   it("should pass the handler's values through unchanged", async () => {
     const answer = { id: 'order-1', total: 42 };
 
-    await expect(firstValueFrom(sut.intercept(httpContext(), { handle: () => of(answer) }))).resolves.toBe(answer);
+    await expect(
+      firstValueFrom(sut.intercept(httpContext(), { handle: () => of(answer) })),
+    ).resolves.toBe(answer);
   });
 });

@@ -49,7 +49,10 @@ describe('toErrorBody', () => {
   });
 
   it('should join the messages of a validation error into one string', () => {
-    const validation = new BadRequestException(['items must be an array', 'email must be an email']);
+    const validation = new BadRequestException([
+      'items must be an array',
+      'email must be an email',
+    ]);
 
     expect(sut(validation)).toEqual({
       statusCode: 400,
@@ -101,15 +104,29 @@ describe('toErrorBody', () => {
   });
 
   it('should pass on the body of an error another service answered with', () => {
-    const remote = new RemoteException({ statusCode: 403, error: 'Forbidden', message: 'Not yours' });
+    const remote = new RemoteException({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'Not yours',
+    });
 
     expect(sut(remote)).toEqual({ statusCode: 403, error: 'Forbidden', message: 'Not yours' });
   });
 
   it('should keep an RpcException that carries an error body', () => {
-    const rpc = new RpcException({ statusCode: 404, error: 'Not Found', message: 'No such user', retryAfter: 3 });
+    const rpc = new RpcException({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'No such user',
+      retryAfter: 3,
+    });
 
-    expect(sut(rpc)).toEqual({ statusCode: 404, error: 'Not Found', message: 'No such user', retryAfter: 3 });
+    expect(sut(rpc)).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'No such user',
+      retryAfter: 3,
+    });
   });
 
   it.each([
@@ -143,7 +160,11 @@ describe(RpcErrorFilter.name, () => {
   });
 
   it('should answer the caller with the error body (so NATS carries the status)', async () => {
-    await expect(firstValueFrom(sut.catch(new ForbiddenException('You do not have the role this needs'), host))).rejects.toEqual({
+    await expect(
+      firstValueFrom(
+        sut.catch(new ForbiddenException('You do not have the role this needs'), host),
+      ),
+    ).rejects.toEqual({
       statusCode: 403,
       error: 'Forbidden',
       message: 'You do not have the role this needs',
@@ -168,9 +189,12 @@ describe(RpcErrorFilter.name, () => {
   });
 
   it('should log a 503 it passes on', async () => {
-    await firstValueFrom(sut.catch(new ServiceUnavailableException('Revocation list not available yet; try again'), host)).catch(
-      () => undefined,
-    );
+    await firstValueFrom(
+      sut.catch(
+        new ServiceUnavailableException('Revocation list not available yet; try again'),
+        host,
+      ),
+    ).catch(() => undefined);
 
     expect(logged).toHaveBeenCalledTimes(1);
   });

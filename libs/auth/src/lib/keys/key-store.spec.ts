@@ -119,7 +119,11 @@ describe(KeyStore.name, () => {
     });
 
     it('should ignore a JWK that carries private key material (`d`)', async () => {
-      const privateJwk = { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'leaked', alg: 'RS256' };
+      const privateJwk = {
+        ...rsa.privateKey.export({ format: 'jwk' }),
+        kid: 'leaked',
+        alg: 'RS256',
+      };
       source.serve([privateJwk, rsaJwk('rsa-1')]);
       await sut.refresh();
 
@@ -128,7 +132,10 @@ describe(KeyStore.name, () => {
     });
 
     it.each([
-      ['HS256 (a shared secret)', { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ', kid: 'off', alg: 'HS256' }],
+      [
+        'HS256 (a shared secret)',
+        { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ', kid: 'off', alg: 'HS256' },
+      ],
       ['RS512', rsaJwk('off', { alg: 'RS512' })],
       ['PS256', rsaJwk('off', { alg: 'PS256' })],
       ['none', rsaJwk('off', { alg: 'none' })],
@@ -140,7 +147,7 @@ describe(KeyStore.name, () => {
       await sut.refresh();
 
       expect(sut.size).toBe(1);
-      const alg = (jwk as Jwk)['alg'] === 'ES256' ? 'ES256' : 'RS256';
+      const alg = jwk['alg'] === 'ES256' ? 'ES256' : 'RS256';
       expect((await rejection(sut.keyForToken(tokenFor('off', alg)))).message).toBe('unknown kid');
     });
 
@@ -189,7 +196,9 @@ describe(KeyStore.name, () => {
       await sut.refresh();
 
       expect(other.calls).toBe(1);
-      await expect(sut.keyForToken(tokenFor('from-other-source'))).resolves.toBeInstanceOf(KeyObject);
+      await expect(sut.keyForToken(tokenFor('from-other-source'))).resolves.toBeInstanceOf(
+        KeyObject,
+      );
     });
   });
 

@@ -13,7 +13,9 @@ const GOOD = { alg: 'RS256', typ: 'at+jwt', kid: 'key-2024_01' };
 function refusal(token: string): string {
   try {
     const header = readTokenHeader(token);
-    throw new Error(`expected the token to be refused, but it was read as ${JSON.stringify(header)}`);
+    throw new Error(
+      `expected the token to be refused, but it was read as ${JSON.stringify(header)}`,
+    );
   } catch (err) {
     if (!(err instanceof TokenRejected)) {
       throw err;
@@ -97,7 +99,9 @@ describe('readTokenHeader', () => {
       ['an array', ['k1']],
       ['null', null],
     ])('should refuse a kid that is %s', (_label, kid) => {
-      expect(refusal(tokenWith({ alg: 'RS256', typ: 'at+jwt', kid }))).toBe('missing or malformed kid');
+      expect(refusal(tokenWith({ alg: 'RS256', typ: 'at+jwt', kid }))).toBe(
+        'missing or malformed kid',
+      );
     });
   });
 

@@ -22,6 +22,7 @@ export class RevocationStore implements OnApplicationShutdown {
   private readonly logger = new Logger(RevocationStore.name);
   /** Revoked ids by kind, each with the time it may be forgotten (seconds since the epoch). */
   private readonly revoked: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() };
+  private nc?: NatsConnection;
   private kv?: KV;
   private watch?: QueuedIterator<KvEntry>;
   private current = false;
@@ -32,10 +33,7 @@ export class RevocationStore implements OnApplicationShutdown {
 
   /** Opens the bucket and resolves once every existing revocation has been read. */
   async start(nc: NatsConnection): Promise<void> {
-    this.kv = await nc.jetstream().views.kv(REVOCATION_BUCKET, {
-      history: 1,
-      ttl: (this.options.accessTokenTtl + MARGIN_SECONDS) * 1000,
-    });
+    this.nc = nc;
     await this.startWatch();
     void this.followStatus(nc);
     this.sweeper = setInterval(() => this.sweep(), 60_000);
@@ -78,25 +76,70 @@ export class RevocationStore implements OnApplicationShutdown {
 
   private lastSeq = 0;
 
+  /** Opens (or re-creates) the bucket and reads it whole; resolves once the copy is complete. */
   private async startWatch(): Promise<void> {
-    if (!this.kv) {
+    if (!this.nc) {
       return;
     }
+    this.kv = await this.nc.jetstream().views.kv(REVOCATION_BUCKET, {
+      history: 1,
+      ttl: (this.options.accessTokenTtl + MARGIN_SECONDS) * 1000,
+    });
     let initialized!: () => void;
-    const ready = new Promise<void>((resolve) => (initialized = resolve));
+    let failed!: (err: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      initialized = resolve;
+      failed = reject;
+    });
     const watch = await this.kv.watch({ initializedFn: () => initialized() });
     this.watch = watch;
     void (async () => {
       for await (const entry of watch) {
         this.apply(entry);
       }
-    })().catch((err: unknown) => {
-      this.current = false;
-      this.logger.warn(`revocation watch ended: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    })()
+      .then(() => failed(new Error('revocation watch ended')))
+      .catch((err: unknown) => {
+        failed(err);
+        // A watch that ends without being replaced leaves the copy stale: start another.
+        if (this.watch === watch && !this.stopped) {
+          this.current = false;
+          this.logger.warn(`revocation watch ended: ${err instanceof Error ? err.message : String(err)}`);
+          void this.restartWatch();
+        }
+      });
     await ready;
     this.current = true;
   }
+
+  /** Replaces the watch until one succeeds; the copy counts as stale meanwhile. */
+  private async restartWatch(): Promise<void> {
+    if (this.restarting) {
+      return;
+    }
+    this.restarting = true;
+    this.current = false;
+    let delay = 250;
+    try {
+      while (!this.stopped) {
+        const old = this.watch;
+        this.watch = undefined;
+        old?.stop();
+        try {
+          await this.startWatch();
+          return;
+        } catch (err) {
+          this.logger.warn(`revocation watch restart failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  private restarting = false;
 
   private apply(entry: KvEntry): void {
     this.lastSeq = Math.max(this.lastSeq, entry.revision);
@@ -130,10 +173,7 @@ export class RevocationStore implements OnApplicationShutdown {
       if (status.type === NatsEvents.Disconnect) {
         this.current = false;
       } else if (status.type === NatsEvents.Reconnect) {
-        this.watch?.stop();
-        await this.startWatch().catch((err: unknown) =>
-          this.logger.warn(`revocation watch restart failed: ${String(err)}`),
-        );
+        await this.restartWatch();
       }
     }
   }
