@@ -9,6 +9,55 @@ import tseslint from 'typescript-eslint';
 
 const TS_FILES = ['**/*.ts', '**/*.tsx', '**/*.cts', '**/*.mts'];
 const JS_FILES = ['**/*.js', '**/*.cjs', '**/*.mjs'];
+const SPEC_FILES = ['**/*.spec.ts', '**/*.test.ts', '**/*.e2e-spec.ts'];
+
+// Architectural boundaries between projects (tags live in each project.json). Specs may also use
+// the test harness (`type:testing`); production code may not.
+const boundaries = (forSpecs) => {
+  const withHarness = (tags) => (forSpecs ? [...tags, 'type:testing'] : tags);
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: true,
+      // Project configs re-export the root config via a relative path; that is not a boundary breach.
+      allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+      depConstraints: [
+        // --- layer (type) constraints ---
+        {
+          sourceTag: 'type:app',
+          onlyDependOnLibsWithTags: withHarness(['type:auth', 'type:contracts', 'type:data']),
+        },
+        { sourceTag: 'type:auth', onlyDependOnLibsWithTags: withHarness(['type:contracts']) },
+        // Empty list = may not depend on any (tagged) project of ours.
+        { sourceTag: 'type:data', onlyDependOnLibsWithTags: withHarness([]) },
+        { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+        {
+          sourceTag: 'type:testing',
+          onlyDependOnLibsWithTags: ['type:contracts', 'type:auth', 'type:data'],
+        },
+        {
+          sourceTag: 'type:e2e',
+          onlyDependOnLibsWithTags: ['type:testing', 'type:contracts', 'type:auth'],
+        },
+        // --- scope constraints: shared libs never reach into an app's scope ---
+        { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+        {
+          sourceTag: 'scope:gateway',
+          onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'],
+        },
+        { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['scope:auth', 'scope:shared'] },
+        {
+          sourceTag: 'scope:orders',
+          onlyDependOnLibsWithTags: ['scope:orders', 'scope:shared'],
+        },
+        {
+          sourceTag: 'scope:profile',
+          onlyDependOnLibsWithTags: ['scope:profile', 'scope:shared'],
+        },
+      ],
+    },
+  ];
+};
 
 export default defineConfig(
   {
@@ -68,7 +117,7 @@ export default defineConfig(
 
   // Jest specs: `expect(mock.method)` is the norm, not a bug.
   {
-    files: ['**/*.spec.ts', '**/*.test.ts', '**/*.e2e-spec.ts'],
+    files: SPEC_FILES,
     rules: {
       '@typescript-eslint/unbound-method': 'off',
     },
@@ -84,53 +133,13 @@ export default defineConfig(
     },
   },
 
-  // Architectural boundaries between projects (tags live in each project.json).
   {
     files: [...TS_FILES, ...JS_FILES],
-    rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: true,
-          // Project configs re-export the root config via a relative path; that is not a boundary breach.
-          allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
-          depConstraints: [
-            // --- layer (type) constraints ---
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:auth', 'type:contracts', 'type:data'],
-            },
-            { sourceTag: 'type:auth', onlyDependOnLibsWithTags: ['type:contracts'] },
-            // Empty list = may not depend on any (tagged) project of ours.
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:auth', 'type:data'],
-            },
-            {
-              sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:testing', 'type:contracts', 'type:auth'],
-            },
-            // --- scope constraints: shared libs never reach into an app's scope ---
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:gateway',
-              onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared'],
-            },
-            { sourceTag: 'scope:auth', onlyDependOnLibsWithTags: ['scope:auth', 'scope:shared'] },
-            {
-              sourceTag: 'scope:orders',
-              onlyDependOnLibsWithTags: ['scope:orders', 'scope:shared'],
-            },
-            {
-              sourceTag: 'scope:profile',
-              onlyDependOnLibsWithTags: ['scope:profile', 'scope:shared'],
-            },
-          ],
-        },
-      ],
-    },
+    rules: { '@nx/enforce-module-boundaries': boundaries(false) },
+  },
+  {
+    files: SPEC_FILES,
+    rules: { '@nx/enforce-module-boundaries': boundaries(true) },
   },
 
   // Must stay last: turns off every stylistic rule that would fight Prettier.

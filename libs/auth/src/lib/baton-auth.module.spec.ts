@@ -9,9 +9,7 @@ import { connect, headers as natsHeaders, JSONCodec } from 'nats';
 import type { Msg, NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import { Events, REVOCATION_BUCKET, Subjects } from '@baton/contracts';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import { startNatsServer, TokenFactory } from '@baton/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import type { NatsServerHandle } from '@baton/testing';
 import { BatonAuthModule } from './baton-auth.module';
 import { BatonClient } from './client/baton-client';

@@ -1,12 +1,21 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './free-port';
 
 export const SERVICES = ['auth', 'profile', 'orders', 'gateway'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** A core service, or one made by `nx g @baton/tools:service`. */
+export type ServiceName = (typeof SERVICES)[number] | (string & {});
+
+/** The services made by `nx g @baton/tools:service`, listed in tools/services.json. */
+export function generatedServices(root = workspaceRoot()): string[] {
+  const file = join(root, 'tools', 'services.json');
+  return existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { services: string[] }).services
+    : [];
+}
 
 /** The repository root (the folder that holds nx.json). */
 export function workspaceRoot(from = __dirname): string {
@@ -66,8 +75,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ...options.storeEnv,
     ...options.env,
   };
+  const generated = generatedServices(root);
+  const all: ServiceName[] = [...SERVICES, ...generated];
   const children = new Map<ServiceName, ChildProcess>();
-  const logs = Object.fromEntries(SERVICES.map((s) => [s, [] as string[]])) as Record<ServiceName, string[]>;
+  const logs = Object.fromEntries(all.map((s) => [s, [] as string[]])) as Record<ServiceName, string[]>;
 
   const start = async (service: ServiceName): Promise<void> => {
     const child = spawn(
@@ -83,7 +94,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 
   const stop = async (service?: ServiceName): Promise<void> => {
-    const targets = service ? [service] : [...SERVICES].reverse();
+    const targets = service ? [service] : [...all].reverse();
     await Promise.all(
       targets.map(async (s) => {
         const child = children.get(s);
@@ -102,11 +113,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   try {
     // auth first: it creates the signing key and the admin the others rely on
     await start('auth');
-    await Promise.all((['profile', 'orders', 'gateway'] as const).map((s) => start(s)));
+    await Promise.all(['profile', 'orders', ...generated, 'gateway'].map((s) => start(s)));
     await waitForHealthy(gatewayUrl);
   } catch (err) {
     await stop();
-    const tail = SERVICES.map((s) => `--- ${s}\n${logs[s].join('').slice(-2000)}`).join('\n');
+    const tail = all.map((s) => `--- ${s}\n${logs[s].join('').slice(-2000)}`).join('\n');
     throw new Error(`${String(err)}\n${tail}`);
   }
   return { gatewayUrl, admin, serviceSecrets: secrets, logs, start, stop };

@@ -4,9 +4,7 @@ import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { ClientNats } from '@nestjs/microservices';
 import { connect, JSONCodec } from 'nats';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import { startNatsServer } from '@baton/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import type { NatsServerHandle } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';

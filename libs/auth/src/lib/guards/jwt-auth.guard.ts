@@ -3,6 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { NatsContext } from '@nestjs/microservices';
+import { Match } from 'nats';
 import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { IS_PUBLIC_KEY, JWT_STRATEGY } from '../auth.constants';
@@ -40,7 +41,10 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
   override getRequest(ctx: ExecutionContext): Carrier {
     if (ctx.getType() === 'rpc') {
       const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
-      return { headers: { authorization: headers?.get(Headers.authorization) || undefined } };
+      // NATS headers may repeat: more than one authorization header (in any case) is ambiguous.
+      const single = headers?.values(Headers.authorization, Match.IgnoreCase).length === 1;
+      const authorization = (single && headers?.get(Headers.authorization)) || undefined;
+      return { headers: { authorization } };
     }
     return ctx.switchToHttp().getRequest<Carrier>();
   }

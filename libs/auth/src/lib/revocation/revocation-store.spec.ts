@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import type { KV, NatsConnection } from 'nats';
 import { REVOCATION_BUCKET } from '@baton/contracts';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- test-only use of the shared test harness
 import { freePort, natsServerBinary } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
