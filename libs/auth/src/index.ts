@@ -21,3 +21,4 @@ export * from './lib/guards/jwt-auth.guard';
 export * from './lib/guards/roles.guard';
 export * from './lib/nats-microservice';
 export * from './lib/health/nats-health.controller';
+export * from './lib/guards/verified-token-cache';

@@ -15,6 +15,7 @@ import { CallContextInterceptor } from './context/call-context.interceptor';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { JwtStrategy } from './guards/jwt.strategy';
 import { RolesGuard } from './guards/roles.guard';
+import { VerifiedTokenCache } from './guards/verified-token-cache';
 import { JwksSource } from './keys/jwks.source';
 import { KeyStore } from './keys/key-store';
 import { NatsJwksSource } from './keys/nats-jwks.source';
@@ -47,6 +48,7 @@ export class BatonAuthModule {
       accessTokenTtl: env.ACCESS_TOKEN_TTL,
       jwksRefetchIntervalMs: 10_000,
       serviceSecret: env.SERVICE_SECRET,
+      verifiedTokenCacheSize: env.VERIFIED_TOKEN_CACHE_SIZE,
     };
     const serviceTokens: Provider[] = resolved.serviceSecret
       ? [{ provide: ServiceTokenSource, useClass: NatsServiceTokenSource }]
@@ -75,6 +77,7 @@ export class BatonAuthModule {
         KeyStore,
         RevocationStore,
         JwtStrategy,
+        VerifiedTokenCache,
         AuthRuntime,
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },

@@ -14,4 +14,6 @@ export interface BatonAuthOptions {
   /** The least time between two JWKS fetches caused by unknown `kid`s, in milliseconds. */
   jwksRefetchIntervalMs: number;
   serviceSecret?: string;
+  /** How many verified tokens to remember (0 turns the cache off). */
+  verifiedTokenCacheSize: number;
 }

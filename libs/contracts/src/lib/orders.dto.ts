@@ -55,6 +55,7 @@ export class OrderIdDto {
 
 export class ListOrdersDto {
   @IsOptional()
+  @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(500)

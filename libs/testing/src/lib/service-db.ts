@@ -24,7 +24,7 @@ export async function queryServiceDb<T = Record<string, unknown>>(
   const client = new Client({ connectionString: db.env['DATABASE_URL'] });
   await client.connect();
   try {
-    await client.query(`SET search_path TO "${service}"`);
+    await client.query(`SET search_path TO "${service.replace(/-/g, '_')}"`);
     return (await client.query(sql, params)).rows as T[];
   } finally {
     await client.end();

@@ -36,6 +36,8 @@ export interface SystemOptions {
   storeEnv: Record<string, string>;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Modules each service preloads with `node -r` (benchmarks swap in pass-through guards this way). */
+  preload?: string[];
 }
 
 export interface RunningSystem {
@@ -45,6 +47,8 @@ export interface RunningSystem {
   serviceSecrets: { orders: string; profile: string };
   /** Everything each service wrote to stdout and stderr. */
   logs: Record<ServiceName, string[]>;
+  /** Process id of each running service. */
+  pid(service: ServiceName): number | undefined;
   start(service: ServiceName): Promise<void>;
   stop(service?: ServiceName): Promise<void>;
 }
@@ -83,7 +87,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const start = async (service: ServiceName): Promise<void> => {
     const child = spawn(
       process.execPath,
-      ['-r', join(root, 'tools/scripts/register-paths.cjs'), mainOf(service)],
+      [
+        '-r',
+        join(root, 'tools/scripts/register-paths.cjs'),
+        ...(options.preload ?? []).flatMap((m) => ['-r', m]),
+        mainOf(service),
+      ],
       { cwd: root, env: { ...env, ...(service in secrets ? { SERVICE_SECRET: secrets[service as 'orders'] } : {}) } },
     );
     children.set(service, child);
@@ -120,7 +129,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const tail = all.map((s) => `--- ${s}\n${logs[s].join('').slice(-2000)}`).join('\n');
     throw new Error(`${String(err)}\n${tail}`);
   }
-  return { gatewayUrl, admin, serviceSecrets: secrets, logs, start, stop };
+  const pid = (service: ServiceName) => children.get(service)?.pid;
+  return { gatewayUrl, admin, serviceSecrets: secrets, logs, pid, start, stop };
 }
 
 function waitForLog(

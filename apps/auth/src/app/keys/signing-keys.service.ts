@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -25,7 +26,7 @@ const RETIRED_MARGIN_MS = 60_000;
  * when KEY_ENCRYPTION_SECRET is set. Private keys never leave this service.
  */
 @Injectable()
-export class SigningKeysService {
+export class SigningKeysService implements OnModuleInit {
   private readonly logger = new Logger(SigningKeysService.name);
   private loading?: Promise<void>;
   private current?: SigningKey;
@@ -36,6 +37,11 @@ export class SigningKeysService {
     @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
     @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
   ) {}
+
+  /** At start, so that a missing or wrong KEY_ENCRYPTION_SECRET stops the process. */
+  async onModuleInit(): Promise<void> {
+    await this.ready();
+  }
 
   /** Loads (or on first start creates) the keys; idempotent. */
   ready(): Promise<void> {

@@ -34,6 +34,13 @@ export class AuthEnv {
   @Max(86_400)
   ACCESS_TOKEN_TTL = 900;
 
+  /** How many verified tokens each process remembers (0 turns the cache off). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL?: string;

@@ -8,13 +8,15 @@ import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { IS_PUBLIC_KEY, JWT_STRATEGY } from '../auth.constants';
 import { setAuthenticated } from '../context/principal-slot';
+import { RevocationStore } from '../revocation/revocation-store';
+import { VerifiedTokenCache } from './verified-token-cache';
 import type { Principal } from '../principal';
 
 interface Carrier {
   headers: { authorization?: string };
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/;
+const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/i;
 
 /**
  * The one guard for HTTP and NATS: secure by default, `@Public()` opts out. Reads the bearer token
@@ -22,7 +24,11 @@ const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/;
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verified: VerifiedTokenCache,
+    private readonly revocations: RevocationStore,
+  ) {
     super();
   }
 
@@ -32,6 +38,14 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
       ctx.getClass(),
     ]);
     if (isPublic) {
+      return true;
+    }
+    // Fast path: a token verified before is not verified again, but revocation is always checked.
+    const token = BEARER.exec(this.getRequest(ctx).headers.authorization ?? '')?.[1];
+    const principal = token ? this.verified.get(token) : undefined;
+    if (token && principal) {
+      this.revocations.assertUsable(principal);
+      setAuthenticated(ctx, { principal, token });
       return true;
     }
     await super.canActivate(ctx);
@@ -63,6 +77,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     }
     const token = this.tokenOf(ctx);
     setAuthenticated(ctx, { principal: user as Principal, token });
+    this.verified.set(token, user as Principal);
     return user as T;
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { JwtPayload } from 'jsonwebtoken';
@@ -71,12 +71,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     if (!Array.isArray(roles) || !roles.every((r) => ROLES.includes(r as Role))) {
       throw new UnauthorizedException('token roles are malformed');
     }
-    if (!this.revocations.isCurrent) {
-      throw new ServiceUnavailableException('Revocation list not available yet; try again');
-    }
-    if (this.revocations.isRevoked(jti, sid)) {
-      throw new UnauthorizedException('token has been revoked');
-    }
-    return { sub, jti, sid, iat, exp, roles: roles as Role[] };
+    const principal: Principal = { sub, jti, sid, iat, exp, roles: roles as Role[] };
+    this.revocations.assertUsable(principal);
+    return principal;
   }
 }

@@ -1,10 +1,17 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Events as NatsEvents } from 'nats';
 import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import { REVOCATION_BUCKET } from '@baton/contracts';
 import { BATON_AUTH_OPTIONS } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
+import type { Principal } from '../principal';
 
 export type RevocationKind = 'jti' | 'sid';
 
@@ -47,6 +54,16 @@ export class RevocationStore implements OnApplicationShutdown {
 
   isRevoked(jti: string, sid: string): boolean {
     return this.revoked.jti.has(jti) || this.revoked.sid.has(sid);
+  }
+
+  /** Refuses a revoked token (401), or any token while this copy is not known to be complete (503). */
+  assertUsable(principal: Principal): void {
+    if (!this.current) {
+      throw new ServiceUnavailableException('Revocation list not available yet; try again');
+    }
+    if (this.isRevoked(principal.jti, principal.sid)) {
+      throw new UnauthorizedException('token has been revoked');
+    }
   }
 
   /**

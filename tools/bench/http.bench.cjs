@@ -1,0 +1,180 @@
+// End to end: autocannon against the real gateway and services on a harness-started nats-server,
+// each route at fixed concurrency for a fixed time, three ways in one run: Baton as shipped, Baton
+// with its guards swapped for pass-throughs (the cost of auth), and the floor (node:http + nats,
+// in memory, no auth). Then a steady mixed load to see whether memory stays flat.
+const autocannon = require('autocannon');
+const { spawn } = require('node:child_process');
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const {
+  createTestDatabase,
+  freePort,
+  HttpClient,
+  startNatsServer,
+  startSystem,
+  workspaceRoot,
+} = require('@baton/testing');
+const { writeResults } = require('./bench-utils.cjs');
+
+const DURATION = Number(process.env.BENCH_DURATION || 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
+const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
+const root = workspaceRoot();
+
+const rssOf = (pid) => {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+};
+
+function run(opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+/** Runs each route and samples every process's RSS meanwhile. */
+async function measure(label, baseUrl, routes, pids) {
+  const results = {};
+  for (const route of routes) {
+    await run({ ...route.request(baseUrl), duration: 1 }); // warm-up
+    const peak = Object.fromEntries(Object.keys(pids).map((p) => [p, 0]));
+    const sampler = setInterval(() => {
+      for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], rssOf(pid));
+    }, 250);
+    const r = await run(route.request(baseUrl));
+    clearInterval(sampler);
+    results[route.name] = {
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+      peakRssMb: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
+    };
+    console.log(`${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${results[route.name].errors}`);
+  }
+  return results;
+}
+
+async function seed(baseUrl) {
+  const http = new HttpClient(baseUrl);
+  const user = { email: 'bench@example.test', password: 'bench-password-1' };
+  await http.post('/auth/register', user);
+  const { accessToken } = (await http.post('/auth/login', user)).body;
+  await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
+  const order = await http.post('/orders', { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] }, accessToken);
+  return { token: accessToken, orderId: order.body.id };
+}
+
+function routesFor({ token, orderId }) {
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const body = JSON.stringify({ items: [{ sku: 'B-1', quantity: 2, unitPrice: 3.5 }] });
+  return [
+    { name: 'GET /health', request: (u) => ({ url: `${u}/health` }) },
+    { name: 'GET /auth/me', request: (u) => ({ url: `${u}/auth/me`, headers: auth }) },
+    { name: 'GET /orders/:id', request: (u) => ({ url: `${u}/orders/${orderId}`, headers: auth }) },
+    { name: 'GET /orders', request: (u) => ({ url: `${u}/orders?limit=20`, headers: auth }) },
+    { name: 'POST /orders', request: (u) => ({ url: `${u}/orders`, method: 'POST', headers: auth, body }) },
+  ];
+}
+
+async function baton(label, natsUrl, preload) {
+  const db = await createTestDatabase();
+  // a long access-token lifetime so no token expires during the run
+  const system = await startSystem({ natsUrl, storeEnv: db.env, preload, env: { ACCESS_TOKEN_TTL: '3600' } });
+  try {
+    const fixtures = await seed(system.gatewayUrl);
+    const pids = Object.fromEntries(['gateway', 'auth', 'orders', 'profile'].map((s) => [s, system.pid(s)]));
+    const routes = routesFor(fixtures);
+    // /health asks every service over NATS: keep it out of the RSS soak mix
+    const results = await measure(label, system.gatewayUrl, routes, pids);
+    const soak = preload || !SOAK ? undefined : await soakTest(system.gatewayUrl, routes.slice(1), pids);
+    return { results, soak };
+  } finally {
+    await system.stop();
+    await db.drop();
+  }
+}
+
+async function soakTest(baseUrl, routes, pids) {
+  const warm = Math.min(20, SOAK / 4);
+  console.log(`soak: ${warm} s warm-up, then ${SOAK} s of mixed load`);
+  const mixed = (seconds) =>
+    Promise.all(routes.map((r) => run({ ...r.request(baseUrl), connections: Math.max(2, CONNECTIONS / 4), duration: seconds })));
+  await mixed(warm);
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
+  await mixed(SOAK);
+  const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
+  return Object.fromEntries(
+    Object.keys(pids).map((k) => [k, { beforeMb: +(before[k] / 2 ** 20).toFixed(1), afterMb: +(after[k] / 2 ** 20).toFixed(1), growth: +(after[k] / before[k] - 1).toFixed(3) }]),
+  );
+}
+
+async function floor(natsUrl) {
+  const port = await freePort();
+  const children = [];
+  const start = (role) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(__dirname, 'floor.cjs'), role], { env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) } });
+      children.push(child);
+      child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());
+      child.once('exit', (code) => reject(new Error(`floor ${role} exited ${code}`)));
+    });
+  try {
+    await Promise.all(['auth', 'profile', 'orders'].map(start));
+    await start('gateway');
+    const base = `http://127.0.0.1:${port}`;
+    const order = await (await fetch(`${base}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })).json();
+    const pids = Object.fromEntries(['gateway', 'auth', 'orders', 'profile'].map((r, i) => [r, children[i === 0 ? 3 : i - 1].pid]));
+    return { results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids) };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+  }
+}
+
+async function main() {
+  const nats = await startNatsServer();
+  try {
+    const shipped = await baton('baton', nats.url);
+    const bypass = await baton('no-auth', nats.url, [join(__dirname, 'no-auth.preload.cjs')]);
+    const bare = await floor(nats.url);
+    const names = Object.keys(shipped.results);
+    const ratio = (a, b) => (b ? a / b : NaN);
+    const rows = names.map((n) => {
+      const s = shipped.results[n];
+      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(s.peakRssMb).map((v) => v.toFixed(0)).join(' / ')} |`;
+    });
+    const soakRows = shipped.soak
+      ? Object.entries(shipped.soak).map(([k, v]) => `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % |`)
+      : [];
+    const md = [
+      '# End to end',
+      '',
+      `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; one harness-started nats-server; SQLite stores.`,
+      '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation.',
+      '',
+      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s | Baton ÷ no-auth | floor req/s | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      ...(soakRows.length
+        ? [`Memory over ${SOAK} s of steady mixed load after warm-up (RSS):`, '', '| process | before MB | after MB | growth |', '|---|---|---|---|', ...soakRows, '']
+        : []),
+    ].join('\n');
+    writeResults(root, 'http', { connections: CONNECTIONS, durationSeconds: DURATION, baton: shipped, noAuth: bypass, floor: bare }, md);
+    console.log(md);
+  } finally {
+    await nats.stop();
+  }
+}
+
+module.exports = { main };
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
