@@ -2,7 +2,7 @@
 // .data/), starting a local `nats-server -js` when nothing answers at NATS_URL.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
@@ -128,7 +128,10 @@ async function main() {
       marker,
     );
   await service('auth', 'listening on NATS');
-  await Promise.all([service('profile', 'listening on NATS'), service('orders', 'listening on NATS')]);
+  // Services made by `nx g @baton/tools:service` are listed in tools/services.json.
+  const registry = join(root, 'tools/services.json');
+  const generated = existsSync(registry) ? JSON.parse(readFileSync(registry, 'utf8')).services : [];
+  await Promise.all(['profile', 'orders', ...generated].map((name) => service(name, 'listening on NATS')));
   await service('gateway', 'gateway listening');
   log(`Baton is up: http://127.0.0.1:${process.env.GATEWAY_PORT || 3000} (Ctrl-C stops it)`);
 }

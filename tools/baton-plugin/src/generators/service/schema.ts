@@ -1,0 +1,4 @@
+/** Options of `nx g @baton/tools:service` (schema.json). */
+export interface ServiceGeneratorSchema {
+  name: string;
+}

@@ -1,0 +1,5 @@
+export default {
+  displayName: 'jwt-cli',
+  preset: '../../jest.preset.js',
+  testMatch: ['<rootDir>/**/*.spec.ts'],
+};
