@@ -22,13 +22,21 @@ function nsPerOp(fn, ops, rounds = 5) {
 }
 
 function machine() {
-  return { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, platform: process.platform };
+  return {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    platform: process.platform,
+  };
 }
 
 function writeResults(root, name, data, markdown) {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2));
+  writeFileSync(
+    join(dir, `${name}.json`),
+    JSON.stringify({ machine: machine(), date: new Date().toISOString(), ...data }, null, 2),
+  );
   writeFileSync(join(dir, `${name}.md`), markdown);
 }
 

@@ -13,25 +13,44 @@ async function main() {
   const serve = (subject, handler) =>
     nc.subscribe(subject, {
       queue: `floor.${role}`,
-      callback: async (_err, msg) => msg.respond(codec.encode(await handler(codec.decode(msg.data)))),
+      callback: async (_err, msg) =>
+        msg.respond(codec.encode(await handler(codec.decode(msg.data)))),
     });
-  const user = { id: '00000000-0000-4000-8000-000000000001', email: 'floor@example.test', roles: ['user'] };
+  const user = {
+    id: '00000000-0000-4000-8000-000000000001',
+    email: 'floor@example.test',
+    roles: ['user'],
+  };
   if (role === 'auth') {
     serve('floor.auth.me', () => user);
   } else if (role === 'profile') {
-    serve('floor.profile.get', () => ({ userId: user.id, displayName: null, shippingAddress: '1 Floor Road' }));
+    serve('floor.profile.get', () => ({
+      userId: user.id,
+      displayName: null,
+      shippingAddress: '1 Floor Road',
+    }));
   } else if (role === 'orders') {
     const orders = new Map();
     serve('floor.orders.get', ({ id }) => orders.get(id) ?? null);
     serve('floor.orders.list', () => [...orders.values()].slice(-100).reverse());
     serve('floor.orders.create', async ({ items }) => {
-      const profile = codec.decode((await nc.request('floor.profile.get', codec.encode({}), { timeout: 5000 })).data);
-      const order = { id: randomUUID(), userId: user.id, items, status: 'placed', shippingAddress: profile.shippingAddress, createdAt: new Date().toISOString() };
+      const profile = codec.decode(
+        (await nc.request('floor.profile.get', codec.encode({}), { timeout: 5000 })).data,
+      );
+      const order = {
+        id: randomUUID(),
+        userId: user.id,
+        items,
+        status: 'placed',
+        shippingAddress: profile.shippingAddress,
+        createdAt: new Date().toISOString(),
+      };
       orders.set(order.id, order);
       return order;
     });
   } else if (role === 'gateway') {
-    const ask = async (subject, data) => codec.decode((await nc.request(subject, codec.encode(data), { timeout: 5000 })).data);
+    const ask = async (subject, data) =>
+      codec.decode((await nc.request(subject, codec.encode(data), { timeout: 5000 })).data);
     const server = http.createServer(async (req, res) => {
       const send = (status, body) => {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -40,8 +59,10 @@ async function main() {
       try {
         if (req.url === '/health') return send(200, { status: 'ok' });
         if (req.url === '/auth/me') return send(200, await ask('floor.auth.me', {}));
-        if (req.url === '/orders' && req.method === 'GET') return send(200, await ask('floor.orders.list', {}));
-        if (req.url.startsWith('/orders/')) return send(200, await ask('floor.orders.get', { id: req.url.slice(8) }));
+        if (req.url === '/orders' && req.method === 'GET')
+          return send(200, await ask('floor.orders.list', {}));
+        if (req.url.startsWith('/orders/'))
+          return send(200, await ask('floor.orders.get', { id: req.url.slice(8) }));
         if (req.url === '/orders' && req.method === 'POST') {
           let body = '';
           for await (const chunk of req) body += chunk;
@@ -52,7 +73,9 @@ async function main() {
         send(503, { message: String(err) });
       }
     });
-    server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('floor gateway listening'));
+    server.listen(Number(process.env.PORT), '127.0.0.1', () =>
+      console.log('floor gateway listening'),
+    );
     return;
   }
   await nc.flush();

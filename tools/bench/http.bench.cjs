@@ -32,7 +32,9 @@ const rssOf = (pid) => {
 
 function run(opts) {
   return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
   });
 }
 
@@ -52,9 +54,13 @@ async function measure(label, baseUrl, routes, pids) {
       p50: r.latency.p50,
       p99: r.latency.p99,
       errors: r.errors + r.timeouts + r.non2xx,
-      peakRssMb: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])),
+      peakRssMb: Object.fromEntries(
+        Object.entries(peak).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]),
+      ),
     };
-    console.log(`${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${results[route.name].errors}`);
+    console.log(
+      `${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${results[route.name].errors}`,
+    );
   }
   return results;
 }
@@ -65,7 +71,11 @@ async function seed(baseUrl) {
   await http.post('/auth/register', user);
   const { accessToken } = (await http.post('/auth/login', user)).body;
   await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
-  const order = await http.post('/orders', { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] }, accessToken);
+  const order = await http.post(
+    '/orders',
+    { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] },
+    accessToken,
+  );
   return { token: accessToken, orderId: order.body.id };
 }
 
@@ -77,21 +87,32 @@ function routesFor({ token, orderId }) {
     { name: 'GET /auth/me', request: (u) => ({ url: `${u}/auth/me`, headers: auth }) },
     { name: 'GET /orders/:id', request: (u) => ({ url: `${u}/orders/${orderId}`, headers: auth }) },
     { name: 'GET /orders', request: (u) => ({ url: `${u}/orders?limit=20`, headers: auth }) },
-    { name: 'POST /orders', request: (u) => ({ url: `${u}/orders`, method: 'POST', headers: auth, body }) },
+    {
+      name: 'POST /orders',
+      request: (u) => ({ url: `${u}/orders`, method: 'POST', headers: auth, body }),
+    },
   ];
 }
 
 async function baton(label, natsUrl, preload) {
   const db = await createTestDatabase();
   // a long access-token lifetime so no token expires during the run
-  const system = await startSystem({ natsUrl, storeEnv: db.env, preload, env: { ACCESS_TOKEN_TTL: '3600' } });
+  const system = await startSystem({
+    natsUrl,
+    storeEnv: db.env,
+    preload,
+    env: { ACCESS_TOKEN_TTL: '3600' },
+  });
   try {
     const fixtures = await seed(system.gatewayUrl);
-    const pids = Object.fromEntries(['gateway', 'auth', 'orders', 'profile'].map((s) => [s, system.pid(s)]));
+    const pids = Object.fromEntries(
+      ['gateway', 'auth', 'orders', 'profile'].map((s) => [s, system.pid(s)]),
+    );
     const routes = routesFor(fixtures);
     // /health asks every service over NATS: keep it out of the RSS soak mix
     const results = await measure(label, system.gatewayUrl, routes, pids);
-    const soak = preload || !SOAK ? undefined : await soakTest(system.gatewayUrl, routes.slice(1), pids);
+    const soak =
+      preload || !SOAK ? undefined : await soakTest(system.gatewayUrl, routes.slice(1), pids);
     return { results, soak };
   } finally {
     await system.stop();
@@ -103,13 +124,28 @@ async function soakTest(baseUrl, routes, pids) {
   const warm = Math.min(20, SOAK / 4);
   console.log(`soak: ${warm} s warm-up, then ${SOAK} s of mixed load`);
   const mixed = (seconds) =>
-    Promise.all(routes.map((r) => run({ ...r.request(baseUrl), connections: Math.max(2, CONNECTIONS / 4), duration: seconds })));
+    Promise.all(
+      routes.map((r) =>
+        run({
+          ...r.request(baseUrl),
+          connections: Math.max(2, CONNECTIONS / 4),
+          duration: seconds,
+        }),
+      ),
+    );
   await mixed(warm);
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
   await mixed(SOAK);
   const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
   return Object.fromEntries(
-    Object.keys(pids).map((k) => [k, { beforeMb: +(before[k] / 2 ** 20).toFixed(1), afterMb: +(after[k] / 2 ** 20).toFixed(1), growth: +(after[k] / before[k] - 1).toFixed(3) }]),
+    Object.keys(pids).map((k) => [
+      k,
+      {
+        beforeMb: +(before[k] / 2 ** 20).toFixed(1),
+        afterMb: +(after[k] / 2 ** 20).toFixed(1),
+        growth: +(after[k] / before[k] - 1).toFixed(3),
+      },
+    ]),
   );
 }
 
@@ -118,7 +154,9 @@ async function floor(natsUrl) {
   const children = [];
   const start = (role) =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(__dirname, 'floor.cjs'), role], { env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) } });
+      const child = spawn(process.execPath, [join(__dirname, 'floor.cjs'), role], {
+        env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) },
+      });
       children.push(child);
       child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());
       child.once('exit', (code) => reject(new Error(`floor ${role} exited ${code}`)));
@@ -127,9 +165,18 @@ async function floor(natsUrl) {
     await Promise.all(['auth', 'profile', 'orders'].map(start));
     await start('gateway');
     const base = `http://127.0.0.1:${port}`;
-    const order = await (await fetch(`${base}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })).json();
-    const pids = Object.fromEntries(['gateway', 'auth', 'orders', 'profile'].map((r, i) => [r, children[i === 0 ? 3 : i - 1].pid]));
-    return { results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids) };
+    const order = await (
+      await fetch(`${base}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })
+    ).json();
+    const pids = Object.fromEntries(
+      ['gateway', 'auth', 'orders', 'profile'].map((r, i) => [
+        r,
+        children[i === 0 ? 3 : i - 1].pid,
+      ]),
+    );
+    return {
+      results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids),
+    };
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
@@ -145,10 +192,16 @@ async function main() {
     const ratio = (a, b) => (b ? a / b : NaN);
     const rows = names.map((n) => {
       const s = shipped.results[n];
-      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(s.peakRssMb).map((v) => v.toFixed(0)).join(' / ')} |`;
+      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
+        s.peakRssMb,
+      )
+        .map((v) => v.toFixed(0))
+        .join(' / ')} |`;
     });
     const soakRows = shipped.soak
-      ? Object.entries(shipped.soak).map(([k, v]) => `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % |`)
+      ? Object.entries(shipped.soak).map(
+          ([k, v]) => `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % |`,
+        )
       : [];
     const md = [
       '# End to end',
@@ -161,10 +214,28 @@ async function main() {
       ...rows,
       '',
       ...(soakRows.length
-        ? [`Memory over ${SOAK} s of steady mixed load after warm-up (RSS):`, '', '| process | before MB | after MB | growth |', '|---|---|---|---|', ...soakRows, '']
+        ? [
+            `Memory over ${SOAK} s of steady mixed load after warm-up (RSS):`,
+            '',
+            '| process | before MB | after MB | growth |',
+            '|---|---|---|---|',
+            ...soakRows,
+            '',
+          ]
         : []),
     ].join('\n');
-    writeResults(root, 'http', { connections: CONNECTIONS, durationSeconds: DURATION, baton: shipped, noAuth: bypass, floor: bare }, md);
+    writeResults(
+      root,
+      'http',
+      {
+        connections: CONNECTIONS,
+        durationSeconds: DURATION,
+        baton: shipped,
+        noAuth: bypass,
+        floor: bare,
+      },
+      md,
+    );
     console.log(md);
   } finally {
     await nats.stop();

@@ -2,7 +2,9 @@
 // trust the token's claims without verifying anything, to measure what authentication costs.
 const { join } = require('node:path');
 const { JwtAuthGuard, RolesGuard, IS_PUBLIC_KEY } = require('@baton/auth');
-const { setAuthenticated } = require(join(__dirname, '../../dist/libs/auth/src/lib/context/principal-slot.js'));
+const { setAuthenticated } = require(
+  join(__dirname, '../../dist/libs/auth/src/lib/context/principal-slot.js'),
+);
 
 JwtAuthGuard.prototype.canActivate = async function canActivate(ctx) {
   if (this.reflector.getAllAndOverride(IS_PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])) {

@@ -50,7 +50,10 @@ async function propagation() {
       const out = await http.post('/auth/logout', {}, accessToken);
       if (out.status !== 204) throw new Error(`logout answered ${out.status}`);
       const t0 = process.hrtime.bigint();
-      const gateway = (await http.get('/auth/me', accessToken)).status === 401 ? Number(process.hrtime.bigint() - t0) / 1e6 : Infinity;
+      const gateway =
+        (await http.get('/auth/me', accessToken)).status === 401
+          ? Number(process.hrtime.bigint() - t0) / 1e6
+          : Infinity;
       const [orders, profile] = await Promise.all([
         refusedWithin(nc, 'orders.list', accessToken, 5000),
         refusedWithin(nc, 'profile.get', accessToken, 5000),
@@ -73,7 +76,9 @@ async function main() {
   const checkNs = revocationCheckCost();
   const p = await propagation();
   const fmt = (v) => (Number.isFinite(v) ? v.toFixed(2) : 'never');
-  const rows = Object.entries(p.perService).map(([s, v]) => `| ${s} | ${fmt(median(v))} | ${fmt(percentile(v, 99))} | ${fmt(Math.max(...v))} |`);
+  const rows = Object.entries(p.perService).map(
+    ([s, v]) => `| ${s} | ${fmt(median(v))} | ${fmt(percentile(v, 99))} | ${fmt(Math.max(...v))} |`,
+  );
   const md = [
     '# Revocation',
     '',
@@ -89,15 +94,25 @@ async function main() {
     `Revocation check on the request path (two map lookups, 100,000 revocations held): ${checkNs.toFixed(1)} ns per verification (median of 5 rounds of 2,000,000).`,
     '',
   ].join('\n');
-  writeResults(workspaceRoot(), 'revocation', {
-    revocationCheckNs: checkNs,
-    propagationMs: {
-      median: median(p.worst),
-      p99: percentile(p.worst, 99),
-      max: Math.max(...p.worst),
-      perService: Object.fromEntries(Object.entries(p.perService).map(([s, v]) => [s, { median: median(v), p99: percentile(v, 99) }])),
+  writeResults(
+    workspaceRoot(),
+    'revocation',
+    {
+      revocationCheckNs: checkNs,
+      propagationMs: {
+        median: median(p.worst),
+        p99: percentile(p.worst, 99),
+        max: Math.max(...p.worst),
+        perService: Object.fromEntries(
+          Object.entries(p.perService).map(([s, v]) => [
+            s,
+            { median: median(v), p99: percentile(v, 99) },
+          ]),
+        ),
+      },
     },
-  }, md);
+    md,
+  );
   console.log(md);
 }
 

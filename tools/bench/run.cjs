@@ -1,5 +1,9 @@
 // `npm run bench`: every benchmark, one after the other; results go to bench/results/.
-const suites = [require('./verify.bench.cjs'), require('./revocation.bench.cjs'), require('./http.bench.cjs')];
+const suites = [
+  require('./verify.bench.cjs'),
+  require('./revocation.bench.cjs'),
+  require('./http.bench.cjs'),
+];
 
 (async () => {
   for (const suite of suites) {

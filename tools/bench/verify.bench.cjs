@@ -6,7 +6,9 @@ const crypto = require('node:crypto');
 const jwt = require('jsonwebtoken');
 const { join } = require('node:path');
 const { JwtAuthGuard, KeyStore, RevocationStore, VerifiedTokenCache } = require('@baton/auth');
-const { JwtStrategy } = require(join(__dirname, '../../dist/libs/auth/src/lib/guards/jwt.strategy.js'));
+const { JwtStrategy } = require(
+  join(__dirname, '../../dist/libs/auth/src/lib/guards/jwt.strategy.js'),
+);
 const { workspaceRoot } = require('@baton/testing');
 const { median, nsPerOp, writeResults } = require('./bench-utils.cjs');
 
@@ -25,18 +27,33 @@ async function asyncNsPerOp(fn, ops) {
 
 function setup(alg) {
   const { privateKey, publicKey } =
-    alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    alg === 'RS256'
+      ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = `bench-${alg}`;
   const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }] };
   const token = jwt.sign({ roles: ['user'], sid: crypto.randomUUID() }, privateKey, {
-    algorithm: alg, keyid: kid, header: { alg, typ: 'at+jwt', kid }, issuer: 'baton-auth', audience: 'baton',
-    subject: crypto.randomUUID(), jwtid: crypto.randomUUID(), expiresIn: 3600,
+    algorithm: alg,
+    keyid: kid,
+    header: { alg, typ: 'at+jwt', kid },
+    issuer: 'baton-auth',
+    audience: 'baton',
+    subject: crypto.randomUUID(),
+    jwtid: crypto.randomUUID(),
+    expiresIn: 3600,
   });
   return { publicKey, jwks, token };
 }
 
 function guardFor(jwks, cacheSize) {
-  const options = { issuer: 'baton-auth', audience: 'baton', algorithms: ['RS256', 'ES256'], jwksRefetchIntervalMs: 10_000, accessTokenTtl: 900, verifiedTokenCacheSize: cacheSize };
+  const options = {
+    issuer: 'baton-auth',
+    audience: 'baton',
+    algorithms: ['RS256', 'ES256'],
+    jwksRefetchIntervalMs: 10_000,
+    accessTokenTtl: 900,
+    verifiedTokenCacheSize: cacheSize,
+  };
   const keys = new KeyStore({ fetchJwks: async () => jwks }, options);
   const revocations = new RevocationStore(options);
   revocations.current = true;
@@ -64,8 +81,22 @@ async function suite(alg) {
   const [h, p, s] = token.split('.');
   const input = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s, 'base64url');
-  const raw = nsPerOp(() => crypto.verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig), 2000, ROUNDS);
-  const plain = nsPerOp(() => jwt.verify(token, publicKey, { algorithms: [alg], issuer: 'baton-auth', audience: 'baton', clockTolerance: 30 }), 2000, ROUNDS);
+  const raw = nsPerOp(
+    () => crypto.verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig),
+    2000,
+    ROUNDS,
+  );
+  const plain = nsPerOp(
+    () =>
+      jwt.verify(token, publicKey, {
+        algorithms: [alg],
+        issuer: 'baton-auth',
+        audience: 'baton',
+        clockTolerance: 30,
+      }),
+    2000,
+    ROUNDS,
+  );
   const ctx = httpContext(token);
   const cold = guardFor(jwks, 0);
   await cold.keys.refresh();
@@ -88,7 +119,10 @@ async function main() {
     '',
     '| alg | raw node:crypto verify | jsonwebtoken.verify | guard cold | guard cold ÷ raw (time) | guard cached | revocation check |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.alg} | ${ops(r.rawNs)} | ${ops(r.jsonwebtokenNs)} | ${ops(r.coldNs)} | ${(r.coldNs / r.rawNs).toFixed(2)} | ${ops(r.cachedNs)} | ${ops(r.revocationNs)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.alg} | ${ops(r.rawNs)} | ${ops(r.jsonwebtokenNs)} | ${ops(r.coldNs)} | ${(r.coldNs / r.rawNs).toFixed(2)} | ${ops(r.cachedNs)} | ${ops(r.revocationNs)} |`,
+    ),
     '',
   ].join('\n');
   writeResults(workspaceRoot(), 'verification', { rows }, md);

@@ -25,7 +25,12 @@ async function natsAnswers(url) {
 }
 
 function natsBinary() {
-  for (const bin of [process.env.NATS_SERVER_BIN, 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
+  for (const bin of [
+    process.env.NATS_SERVER_BIN,
+    'nats-server',
+    '/usr/sbin/nats-server',
+    '/usr/bin/nats-server',
+  ]) {
     if (bin && spawnSync(bin, ['--version']).status === 0) {
       return bin;
     }
@@ -40,12 +45,16 @@ async function ensureNats() {
   }
   const url = new URL(natsUrl.split(',')[0]);
   if (natsUrl.includes(',') || !['127.0.0.1', 'localhost'].includes(url.hostname)) {
-    throw new Error(`nothing answers at NATS_URL=${natsUrl}, and it is not a local address to start one on`);
+    throw new Error(
+      `nothing answers at NATS_URL=${natsUrl}, and it is not a local address to start one on`,
+    );
   }
   const bin = natsBinary();
   if (!bin) {
     throw new Error(
-      'nats-server is not installed and nothing answers at ' + natsUrl + '.\n' +
+      'nats-server is not installed and nothing answers at ' +
+        natsUrl +
+        '.\n' +
         '  Debian/Ubuntu: sudo apt-get install -y nats-server\n' +
         '  macOS:         brew install nats-server\n' +
         '  or point NATS_URL at a running server, or set NATS_SERVER_BIN to the binary.',
@@ -103,9 +112,9 @@ function shutdown(code) {
     child.kill('SIGTERM');
   }
   setTimeout(() => process.exit(code), 5000).unref();
-  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r))))).then(() =>
-    process.exit(code),
-  );
+  Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)))),
+  ).then(() => process.exit(code));
 }
 
 process.on('SIGINT', () => shutdown(0));
@@ -113,25 +122,40 @@ process.on('SIGTERM', () => shutdown(0));
 
 async function main() {
   await ensureNats();
-  const secrets = { orders: randomBytes(24).toString('base64url'), profile: randomBytes(24).toString('base64url') };
+  const secrets = {
+    orders: randomBytes(24).toString('base64url'),
+    profile: randomBytes(24).toString('base64url'),
+  };
   const env = {
     ...process.env,
     NATS_URL: natsUrl,
-    SERVICE_CREDENTIALS: process.env.SERVICE_CREDENTIALS || `orders:${secrets.orders},profile:${secrets.profile}`,
+    SERVICE_CREDENTIALS:
+      process.env.SERVICE_CREDENTIALS || `orders:${secrets.orders},profile:${secrets.profile}`,
   };
   const service = (name, marker) =>
     run(
       name,
       process.execPath,
-      ['-r', join(root, 'tools/scripts/register-paths.cjs'), join(root, 'dist/apps', name, 'src/main.js')],
-      { ...env, ...(secrets[name] && !process.env.SERVICE_CREDENTIALS ? { SERVICE_SECRET: secrets[name] } : {}) },
+      [
+        '-r',
+        join(root, 'tools/scripts/register-paths.cjs'),
+        join(root, 'dist/apps', name, 'src/main.js'),
+      ],
+      {
+        ...env,
+        ...(secrets[name] && !process.env.SERVICE_CREDENTIALS
+          ? { SERVICE_SECRET: secrets[name] }
+          : {}),
+      },
       marker,
     );
   await service('auth', 'listening on NATS');
   // Services made by `nx g @baton/tools:service` are listed in tools/services.json.
   const registry = join(root, 'tools/services.json');
   const generated = existsSync(registry) ? JSON.parse(readFileSync(registry, 'utf8')).services : [];
-  await Promise.all(['profile', 'orders', ...generated].map((name) => service(name, 'listening on NATS')));
+  await Promise.all(
+    ['profile', 'orders', ...generated].map((name) => service(name, 'listening on NATS')),
+  );
   await service('gateway', 'gateway listening');
   log(`Baton is up: http://127.0.0.1:${process.env.GATEWAY_PORT || 3000} (Ctrl-C stops it)`);
 }

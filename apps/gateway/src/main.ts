@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,15 +8,34 @@ import { GatewayEnv } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
 
+/** How many Authorization header lines a request carried (Node keeps only the first in `headers`). */
+function authorizationLines(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'authorization') {
+      count++;
+    }
+  }
+  return count;
+}
+
 async function bootstrap(): Promise<void> {
   const env = validateConfig(GatewayEnv);
-  const app = await NestFactory.create<NestFastifyApplication>(
-    GatewayModule,
-    new FastifyAdapter({ bodyLimit: env.BODY_LIMIT_BYTES, trustProxy: env.TRUST_PROXY }),
-    { logger: logLevels() },
-  );
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY,
+  });
+  // Two credentials are ambiguous: refuse them rather than silently verify only the first.
+  adapter.getInstance().addHook('onRequest', async (request) => {
+    if (authorizationLines(request.raw.rawHeaders) > 1) {
+      throw new UnauthorizedException('Invalid or missing access token');
+    }
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {
+    logger: logLevels(),
+  });
   app.useGlobalPipes(strictValidationPipe());
-  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalFilters(new HttpErrorFilter(env.BODY_LIMIT_BYTES));
   app.enableShutdownHooks();
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
   new Logger('gateway').log(`gateway listening on ${await app.getUrl()}`);

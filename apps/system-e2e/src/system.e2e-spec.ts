@@ -60,7 +60,11 @@ describe('Baton end to end', () => {
     it('should register a user with a lower-cased email and the user role', async () => {
       const res = await http.post('/auth/register', alice);
       expect(res.status).toBe(201);
-      expect(res.body).toEqual({ id: expect.any(String), email: 'alice@example.test', roles: ['user'] });
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        email: 'alice@example.test',
+        roles: ['user'],
+      });
       aliceId = res.body.id;
       expect((await http.post('/auth/register', bob)).status).toBe(201);
     });
@@ -72,16 +76,35 @@ describe('Baton end to end', () => {
     });
 
     it('should answer 400 for an invalid body and for unknown fields', async () => {
-      expect((await http.post('/auth/register', { email: 'nope', password: 'short' })).status).toBe(400);
-      const extra = await http.post('/auth/register', { ...bob, email: 'carol@example.test', admin: true });
+      expect((await http.post('/auth/register', { email: 'nope', password: 'short' })).status).toBe(
+        400,
+      );
+      const extra = await http.post('/auth/register', {
+        ...bob,
+        email: 'carol@example.test',
+        admin: true,
+      });
       expect(extra.status).toBe(400);
       expect(extra.body.message).toContain('admin should not exist');
-      expect((await http.request('POST', '/auth/login', { raw: '{"email":', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+      expect(
+        (
+          await http.request('POST', '/auth/login', {
+            raw: '{"email":',
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).toBe(400);
     });
 
     it('should give the same 401 for an unknown email and a wrong password', async () => {
-      const wrong = await http.post('/auth/login', { email: alice.email, password: 'wrong-password-1' });
-      const unknown = await http.post('/auth/login', { email: 'nobody@example.test', password: 'wrong-password-1' });
+      const wrong = await http.post('/auth/login', {
+        email: alice.email,
+        password: 'wrong-password-1',
+      });
+      const unknown = await http.post('/auth/login', {
+        email: 'nobody@example.test',
+        password: 'wrong-password-1',
+      });
       expect(wrong.status).toBe(401);
       expect(unknown.status).toBe(401);
       expect(unknown.body).toEqual(wrong.body);
@@ -95,8 +118,22 @@ describe('Baton end to end', () => {
       aliceRefresh = res.body.refreshToken;
       const { header, claims } = TokenFactory.decode(aliceToken);
       expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt', kid: expect.any(String) });
-      expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
-      expect(claims).toMatchObject({ iss: 'baton-auth', aud: 'baton', sub: aliceId, roles: ['user'] });
+      expect(Object.keys(claims).sort()).toEqual([
+        'aud',
+        'exp',
+        'iat',
+        'iss',
+        'jti',
+        'roles',
+        'sid',
+        'sub',
+      ]);
+      expect(claims).toMatchObject({
+        iss: 'baton-auth',
+        aud: 'baton',
+        sub: aliceId,
+        roles: ['user'],
+      });
       expect(JSON.stringify(claims)).not.toContain('example.test');
       expect(Buffer.from(aliceRefresh, 'base64url').length).toBeGreaterThanOrEqual(32);
       bobToken = (await login(bob.email, bob.password)).accessToken;
@@ -120,7 +157,12 @@ describe('Baton end to end', () => {
       expect(res.status).toBe(200);
       expect(res.body.keys.length).toBeGreaterThanOrEqual(1);
       for (const key of res.body.keys) {
-        expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
+        expect(key).toMatchObject({
+          kty: 'RSA',
+          alg: 'RS256',
+          use: 'sig',
+          kid: expect.any(String),
+        });
         expect(key).not.toHaveProperty('d');
         expect(key).not.toHaveProperty('p');
       }
@@ -131,24 +173,41 @@ describe('Baton end to end', () => {
     it('should have created the profile from the auth.user.registered event', async () => {
       const res = await http.get('/profile/me', aliceToken);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ userId: aliceId, displayName: 'Alice', shippingAddress: null });
+      expect(res.body).toMatchObject({
+        userId: aliceId,
+        displayName: 'Alice',
+        shippingAddress: null,
+      });
     });
 
     it('should update the caller’s own profile and validate the body', async () => {
-      const res = await http.patch('/profile/me', { shippingAddress: '1 Relay Road, Baton Rouge' }, aliceToken);
+      const res = await http.patch(
+        '/profile/me',
+        { shippingAddress: '1 Relay Road, Baton Rouge' },
+        aliceToken,
+      );
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ userId: aliceId, shippingAddress: '1 Relay Road, Baton Rouge' });
-      expect((await http.patch('/profile/me', { shippingAddress: 42 }, aliceToken)).status).toBe(400);
+      expect(res.body).toMatchObject({
+        userId: aliceId,
+        shippingAddress: '1 Relay Road, Baton Rouge',
+      });
+      expect((await http.patch('/profile/me', { shippingAddress: 42 }, aliceToken)).status).toBe(
+        400,
+      );
       expect((await http.patch('/profile/me', { userId: 'x' }, aliceToken)).status).toBe(400);
       expect((await http.patch('/profile/me', { displayName: 'x' })).status).toBe(401);
     });
 
     it('should let only admins read another user’s profile', async () => {
-      expect((await http.get(`/profiles/${aliceId}`, adminToken)).body).toMatchObject({ userId: aliceId });
+      expect((await http.get(`/profiles/${aliceId}`, adminToken)).body).toMatchObject({
+        userId: aliceId,
+      });
       const forbidden = await http.get(`/profiles/${aliceId}`, bobToken);
       expect(forbidden.status).toBe(403);
       expect(forbidden.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
-      expect((await http.get('/profiles/7d3c1f3e-33a1-4d44-9a44-1f0d4c1c9c11', adminToken)).status).toBe(404);
+      expect(
+        (await http.get('/profiles/7d3c1f3e-33a1-4d44-9a44-1f0d4c1c9c11', adminToken)).status,
+      ).toBe(404);
       expect((await http.get('/profiles/not-a-uuid', adminToken)).status).toBe(400);
     });
   });
@@ -240,17 +299,25 @@ describe('Baton end to end', () => {
     });
 
     it.each(cases)('should refuse %s with a forged token with 401', async (subject, data) => {
-      const forged = forger.sign({ claims: forger.claims({ sub: aliceId, roles: ['user', 'admin'] }) });
+      const forged = forger.sign({
+        claims: forger.claims({ sub: aliceId, roles: ['user', 'admin'] }),
+      });
       const reply = await natsRequest(nc, subject, data, forged);
       expect(reply.err).toMatchObject({ statusCode: 401 });
     });
 
-    it.each(cases)('should refuse %s with a real token whose payload was tampered with', async (subject, data) => {
-      const { claims } = TokenFactory.decode(aliceToken);
-      const escalated = TokenFactory.withPayload(aliceToken, { ...claims, roles: ['user', 'admin'] });
-      const reply = await natsRequest(nc, subject, data, escalated);
-      expect(reply.err).toMatchObject({ statusCode: 401 });
-    });
+    it.each(cases)(
+      'should refuse %s with a real token whose payload was tampered with',
+      async (subject, data) => {
+        const { claims } = TokenFactory.decode(aliceToken);
+        const escalated = TokenFactory.withPayload(aliceToken, {
+          ...claims,
+          roles: ['user', 'admin'],
+        });
+        const reply = await natsRequest(nc, subject, data, escalated);
+        expect(reply.err).toMatchObject({ statusCode: 401 });
+      },
+    );
 
     it('should answer a raw request carrying a valid token', async () => {
       const reply = await natsRequest(nc, 'orders.get', { id: aliceOrderId }, aliceToken);
@@ -269,7 +336,9 @@ describe('Baton end to end', () => {
       const res = await http.get(`/admin/audit?userId=${aliceId}&limit=20`, adminToken);
       expect(res.status).toBe(200);
       const types = res.body.map((e: { type: string }) => e.type);
-      expect(types).toEqual(expect.arrayContaining(['user.registered', 'login.succeeded', 'login.failed']));
+      expect(types).toEqual(
+        expect.arrayContaining(['user.registered', 'login.succeeded', 'login.failed']),
+      );
       const times = res.body.map((e: { createdAt: string }) => Date.parse(e.createdAt));
       expect([...times].sort((a, b) => b - a)).toEqual(times);
       expect(res.body.every((e: { userId: string }) => e.userId === aliceId)).toBe(true);
@@ -291,7 +360,9 @@ describe('Baton end to end', () => {
 
       const reused = await http.post('/auth/refresh', { refreshToken: first.refreshToken });
       expect(reused.status).toBe(401);
-      expect((await http.post('/auth/refresh', { refreshToken: rotated.body.refreshToken })).status).toBe(401);
+      expect(
+        (await http.post('/auth/refresh', { refreshToken: rotated.body.refreshToken })).status,
+      ).toBe(401);
       expect((await http.get('/auth/me', rotated.body.accessToken)).status).toBe(401);
       expect((await http.get('/auth/me', first.accessToken)).status).toBe(401);
       expect((await http.post('/auth/refresh', { refreshToken: 'x'.repeat(43) })).status).toBe(401);
@@ -304,28 +375,50 @@ describe('Baton end to end', () => {
       expect(out.status).toBe(204);
       expect((await http.get('/auth/me', session.accessToken)).status).toBe(401);
       expect((await http.get('/orders', session.accessToken)).status).toBe(401);
-      expect((await natsRequest(nc, 'orders.list', {}, session.accessToken)).err).toMatchObject({ statusCode: 401 });
-      expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({ statusCode: 401 });
-      expect((await http.post('/auth/refresh', { refreshToken: session.refreshToken })).status).toBe(401);
+      expect((await natsRequest(nc, 'orders.list', {}, session.accessToken)).err).toMatchObject({
+        statusCode: 401,
+      });
+      expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({
+        statusCode: 401,
+      });
+      expect(
+        (await http.post('/auth/refresh', { refreshToken: session.refreshToken })).status,
+      ).toBe(401);
       // other sessions of the same user live on
       expect((await http.get('/auth/me', aliceToken)).status).toBe(200);
     });
 
     it('should refuse a user’s earlier tokens once an admin changes their roles', async () => {
       const before = await login(bob.email, bob.password);
-      expect((await http.put(`/admin/users/${aliceId}/roles`, { roles: ['root'] }, adminToken)).status).toBe(400);
-      expect((await http.put(`/admin/users/${aliceId}/roles`, { roles: ['admin'] }, bobToken)).status).toBe(403);
-      const unknown = await http.put('/admin/users/7d3c1f3e-33a1-4d44-9a44-1f0d4c1c9c11/roles', { roles: ['admin'] }, adminToken);
+      expect(
+        (await http.put(`/admin/users/${aliceId}/roles`, { roles: ['root'] }, adminToken)).status,
+      ).toBe(400);
+      expect(
+        (await http.put(`/admin/users/${aliceId}/roles`, { roles: ['admin'] }, bobToken)).status,
+      ).toBe(403);
+      const unknown = await http.put(
+        '/admin/users/7d3c1f3e-33a1-4d44-9a44-1f0d4c1c9c11/roles',
+        { roles: ['admin'] },
+        adminToken,
+      );
       expect(unknown.status).toBe(404);
       const bobId = TokenFactory.decode(before.accessToken).claims['sub'];
-      const res = await http.put(`/admin/users/${bobId}/roles`, { roles: ['user', 'admin'] }, adminToken);
+      const res = await http.put(
+        `/admin/users/${bobId}/roles`,
+        { roles: ['user', 'admin'] },
+        adminToken,
+      );
       expect(res.status).toBe(200);
       expect(res.body.roles).toEqual(expect.arrayContaining(['user', 'admin']));
       // the role change is written before the response; give the watchers a moment, then check every hop
       expect((await http.get('/auth/me', before.accessToken)).status).toBe(401);
-      expect((await natsRequest(nc, 'orders.list', {}, before.accessToken)).err).toMatchObject({ statusCode: 401 });
+      expect((await natsRequest(nc, 'orders.list', {}, before.accessToken)).err).toMatchObject({
+        statusCode: 401,
+      });
       const after = await login(bob.email, bob.password);
-      expect(TokenFactory.decode(after.accessToken).claims['roles']).toEqual(expect.arrayContaining(['admin']));
+      expect(TokenFactory.decode(after.accessToken).claims['roles']).toEqual(
+        expect.arrayContaining(['admin']),
+      );
       expect((await http.get('/admin/audit?limit=1', after.accessToken)).status).toBe(200);
     });
 
@@ -339,12 +432,18 @@ describe('Baton end to end', () => {
       const fresh = await login(alice.email, alice.password);
       expect(TokenFactory.decode(fresh.accessToken).header['kid']).toBe(rotated.body.kid);
       for (const token of [old.accessToken, fresh.accessToken]) {
-        const order = await http.post('/orders', { items: [{ sku: 'ROT-1', quantity: 1, unitPrice: 1 }] }, token);
+        const order = await http.post(
+          '/orders',
+          { items: [{ sku: 'ROT-1', quantity: 1, unitPrice: 1 }] },
+          token,
+        );
         expect(order.status).toBe(201);
         expect(order.body.shippingAddress).toBe('1 Relay Road, Baton Rouge');
       }
       const jwks = await http.get('/.well-known/jwks.json');
-      expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toEqual(expect.arrayContaining([oldKid, rotated.body.kid]));
+      expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toEqual(
+        expect.arrayContaining([oldKid, rotated.body.kid]),
+      );
     });
 
     it('should revoke every session of a user on POST /admin/users/:id/revoke', async () => {
@@ -353,7 +452,9 @@ describe('Baton end to end', () => {
       const res = await http.post(`/admin/users/${aliceId}/revoke`, {}, adminToken);
       expect(res.status).toBe(204);
       expect((await http.get('/auth/me', session.accessToken)).status).toBe(401);
-      expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({ statusCode: 401 });
+      expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({
+        statusCode: 401,
+      });
     });
   });
 

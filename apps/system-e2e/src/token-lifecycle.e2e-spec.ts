@@ -56,13 +56,17 @@ describe('Token lifecycle', () => {
   it('should let exactly one of several concurrent refreshes with the same token succeed', async () => {
     const session = await login();
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => http.post('/auth/refresh', { refreshToken: session.refreshToken })),
+      Array.from({ length: 5 }, () =>
+        http.post('/auth/refresh', { refreshToken: session.refreshToken }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 401, 401, 401, 401]);
     // the losers presented a retired token: the whole family is dead, the winner's pair included
     const winner = results.find((r) => r.status === 200)!.body;
-    expect((await http.post('/auth/refresh', { refreshToken: winner.refreshToken })).status).toBe(401);
+    expect((await http.post('/auth/refresh', { refreshToken: winner.refreshToken })).status).toBe(
+      401,
+    );
     expect((await http.get('/auth/me', winner.accessToken)).status).toBe(401);
   });
 
@@ -74,8 +78,12 @@ describe('Token lifecycle', () => {
     expect((await http.post('/auth/logout', {}, session.accessToken)).status).toBe(204);
     await system.start('orders');
     await system.start('profile');
-    expect((await natsRequest(nc, 'orders.list', {}, session.accessToken)).err).toMatchObject({ statusCode: 401 });
-    expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({ statusCode: 401 });
+    expect((await natsRequest(nc, 'orders.list', {}, session.accessToken)).err).toMatchObject({
+      statusCode: 401,
+    });
+    expect((await natsRequest(nc, 'profile.get', {}, session.accessToken)).err).toMatchObject({
+      statusCode: 401,
+    });
     const fresh = await login();
     expect((await natsRequest(nc, 'orders.list', {}, fresh.accessToken)).response).toEqual([]);
   });
@@ -93,9 +101,15 @@ describe('Token lifecycle', () => {
 
   describe('service identity', () => {
     it('should refuse auth.service-token with wrong credentials', async () => {
-      const reply = await natsRequest(nc, 'auth.service-token', { service: 'orders', secret: 'x'.repeat(24) });
+      const reply = await natsRequest(nc, 'auth.service-token', {
+        service: 'orders',
+        secret: 'x'.repeat(24),
+      });
       expect(reply.err).toMatchObject({ statusCode: 401 });
-      const unknown = await natsRequest(nc, 'auth.service-token', { service: 'billing', secret: 'x'.repeat(24) });
+      const unknown = await natsRequest(nc, 'auth.service-token', {
+        service: 'billing',
+        secret: 'x'.repeat(24),
+      });
       expect(unknown.err).toMatchObject({ statusCode: 401 });
     });
 
@@ -110,7 +124,9 @@ describe('Token lifecycle', () => {
       expect(claims).toMatchObject({ sub: 'svc:orders', roles: ['service'] });
       expect((claims['exp'] as number) - (claims['iat'] as number)).toBeLessThanOrEqual(300);
       // a service token is no user token: user handlers refuse it with 403
-      expect((await natsRequest(nc, 'profile.get', {}, reply.response.accessToken)).err).toMatchObject({
+      expect(
+        (await natsRequest(nc, 'profile.get', {}, reply.response.accessToken)).err,
+      ).toMatchObject({
         statusCode: 403,
       });
     });
@@ -122,7 +138,10 @@ describe('Token lifecycle', () => {
         h.set('authorization', `Bearer ${token}`);
         nc.publish(
           'auth.user.registered',
-          JSONCodec().encode({ pattern: 'auth.user.registered', data: { userId: id, displayName: 'Eve' } }),
+          JSONCodec().encode({
+            pattern: 'auth.user.registered',
+            data: { userId: id, displayName: 'Eve' },
+          }),
           { headers: h },
         );
       };
@@ -133,7 +152,11 @@ describe('Token lifecycle', () => {
       expect((await http.get(`/profiles/${byUser}`, admin.accessToken)).status).toBe(404);
 
       // the auth service registers users with its own service token: the profile appears
-      const res = await http.post('/auth/register', { email: 'dave@example.test', password: 'dave-password-12', displayName: 'Dave' });
+      const res = await http.post('/auth/register', {
+        email: 'dave@example.test',
+        password: 'dave-password-12',
+        displayName: 'Dave',
+      });
       const deadline = Date.now() + 3000;
       let profile = await http.get(`/profiles/${res.body.id}`, admin.accessToken);
       while (profile.status !== 200 && Date.now() < deadline) {
@@ -145,7 +168,11 @@ describe('Token lifecycle', () => {
   });
 
   it('should keep signing keys encrypted at rest when KEY_ENCRYPTION_SECRET is set', async () => {
-    const rows = await queryServiceDb<{ private_key: string }>(db, 'auth', 'SELECT private_key FROM signing_keys');
+    const rows = await queryServiceDb<{ private_key: string }>(
+      db,
+      'auth',
+      'SELECT private_key FROM signing_keys',
+    );
     expect(rows.length).toBeGreaterThanOrEqual(1);
     for (const row of rows) {
       expect(row.private_key.startsWith('enc:v1:')).toBe(true);
@@ -155,7 +182,11 @@ describe('Token lifecycle', () => {
 
   it('should store refresh tokens only as hashes', async () => {
     const session = await login();
-    const rows = await queryServiceDb<{ token_hash: string }>(db, 'auth', 'SELECT token_hash FROM refresh_tokens');
+    const rows = await queryServiceDb<{ token_hash: string }>(
+      db,
+      'auth',
+      'SELECT token_hash FROM refresh_tokens',
+    );
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.some((r) => r.token_hash === session.refreshToken)).toBe(false);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.token_hash))).toBe(true);
@@ -166,7 +197,10 @@ describe('Token lifecycle', () => {
     await http.post('/auth/register', victim);
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
-      statuses.push((await http.post('/auth/login', { email: victim.email, password: 'wrong-password-x' })).status);
+      statuses.push(
+        (await http.post('/auth/login', { email: victim.email, password: 'wrong-password-x' }))
+          .status,
+      );
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses).toContain(429);
@@ -212,7 +246,13 @@ describe('Token lifecycle', () => {
   it('should never write a token, password or private key to any log line', () => {
     const all = Object.values(system.logs).flat().join('');
     expect(all.length).toBeGreaterThan(0);
-    for (const secret of [user.password, system.admin.password, KEY_ENCRYPTION_SECRET, 'eyJ', 'PRIVATE KEY']) {
+    for (const secret of [
+      user.password,
+      system.admin.password,
+      KEY_ENCRYPTION_SECRET,
+      'eyJ',
+      'PRIVATE KEY',
+    ]) {
       expect({ secret, found: all.includes(secret) }).toEqual({ secret, found: false });
     }
   });
@@ -246,7 +286,9 @@ describe('Token lifecycle', () => {
     it('should refuse a refresh token left unused past its inactivity expiry', async () => {
       const session = (await api.post('/auth/login', user)).body;
       await sleep(2500);
-      expect((await api.post('/auth/refresh', { refreshToken: session.refreshToken })).status).toBe(401);
+      expect((await api.post('/auth/refresh', { refreshToken: session.refreshToken })).status).toBe(
+        401,
+      );
     });
 
     it('should end a session at its absolute expiry however often it is refreshed', async () => {
@@ -258,7 +300,9 @@ describe('Token lifecycle', () => {
         pair = next.body;
       }
       await sleep(1000);
-      expect((await api.post('/auth/refresh', { refreshToken: pair.refreshToken })).status).toBe(401);
+      expect((await api.post('/auth/refresh', { refreshToken: pair.refreshToken })).status).toBe(
+        401,
+      );
     });
   });
 });

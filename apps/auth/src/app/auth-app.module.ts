@@ -24,7 +24,11 @@ import { UsersService } from './users/users.service';
     serviceStoreModule('auth', AUTH_ENTITIES, [InitialAuthSchema1732300000000]),
     TypeOrmModule.forFeature(AUTH_ENTITIES),
   ],
-  controllers: [AuthController, AdminController, natsHealthController('auth', Subjects.auth.health)],
+  controllers: [
+    AuthController,
+    AdminController,
+    natsHealthController('auth', Subjects.auth.health),
+  ],
   providers: [
     { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },
     { provide: AUTH_ENV, useFactory: () => loadAuthServiceEnv() },

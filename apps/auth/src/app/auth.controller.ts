@@ -71,7 +71,9 @@ export class AuthController {
 
   @Public()
   @MessagePattern(Subjects.auth.serviceToken)
-  serviceToken(@Payload() dto: ServiceTokenDto): Promise<Pick<TokenPair, 'accessToken' | 'expiresIn'>> {
+  serviceToken(
+    @Payload() dto: ServiceTokenDto,
+  ): Promise<Pick<TokenPair, 'accessToken' | 'expiresIn'>> {
     return this.credentials.issue(dto);
   }
 }

@@ -1,4 +1,14 @@
-import { IsEmail, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { Type } from 'class-transformer';
 import { validateConfig } from '@baton/auth';
 
@@ -53,7 +63,8 @@ export class AuthServiceEnv {
   /** Credentials of the services that may ask for a service token: `name:secret,name:secret`. */
   @IsOptional()
   @Matches(/^[a-z][a-z0-9-]*:[^\s,:]{16,}(,[a-z][a-z0-9-]*:[^\s,:]{16,})*$/, {
-    message: 'SERVICE_CREDENTIALS must be name:secret pairs (secrets of 16+ characters), comma-separated',
+    message:
+      'SERVICE_CREDENTIALS must be name:secret pairs (secrets of 16+ characters), comma-separated',
   })
   SERVICE_CREDENTIALS?: string;
 }
@@ -63,7 +74,9 @@ export const AUTH_ENV = Symbol('AUTH_ENV');
 export function loadAuthServiceEnv(env: NodeJS.ProcessEnv = process.env): AuthServiceEnv {
   const config = validateConfig(AuthServiceEnv, env);
   if (Boolean(config.BATON_ADMIN_EMAIL) !== Boolean(config.BATON_ADMIN_PASSWORD)) {
-    throw new Error('Invalid configuration:\n  BATON_ADMIN_EMAIL and BATON_ADMIN_PASSWORD must be set together');
+    throw new Error(
+      'Invalid configuration:\n  BATON_ADMIN_EMAIL and BATON_ADMIN_PASSWORD must be set together',
+    );
   }
   return config;
 }

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import { AuditQueryDto, SetRolesBodyDto, Subjects } from '@baton/contracts';
 import type { AuditEventView, UserView } from '@baton/contracts';
 import { BatonClient, RevocationStore, Roles } from '@baton/auth';

@@ -34,7 +34,10 @@ export class AuthController {
   @HttpCode(204)
   @Post('auth/logout')
   async logout(@Body() dto: LogoutDto): Promise<void> {
-    const { revocationSeq } = await this.client.send<{ revocationSeq: number }>(Subjects.auth.logout, dto);
+    const { revocationSeq } = await this.client.send<{ revocationSeq: number }>(
+      Subjects.auth.logout,
+      dto,
+    );
     await this.revocations.waitForSequence(revocationSeq);
   }
 

@@ -8,6 +8,12 @@ import { ProfileController } from './profile.controller';
 
 @Module({
   imports: [BatonAuthModule.forRoot({ service: 'gateway' })],
-  controllers: [AuthController, ProfileController, OrdersController, AdminController, HealthController],
+  controllers: [
+    AuthController,
+    ProfileController,
+    OrdersController,
+    AdminController,
+    HealthController,
+  ],
 })
 export class GatewayModule {}

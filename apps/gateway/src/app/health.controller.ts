@@ -35,7 +35,10 @@ export class HealthController {
     );
     const ok = Object.values(checks).every((c) => c === 'up');
     if (!ok) {
-      throw new HttpException({ status: 'error', checks, statusCode: 503, message: 'Some dependencies are down' }, 503);
+      throw new HttpException(
+        { status: 'error', checks, statusCode: 503, message: 'Some dependencies are down' },
+        503,
+      );
     }
     return { status: 'ok', checks };
   }

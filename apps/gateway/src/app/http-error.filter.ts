@@ -18,6 +18,9 @@ interface FastifyError {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
+  /** @param bodyLimitBytes the gateway's body limit, named in the 413 answer. */
+  constructor(private readonly bodyLimitBytes?: number) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
@@ -42,10 +45,16 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 
   private bodyOf(exception: unknown) {
+    const fastify = exception as FastifyError;
+    const status = exception instanceof HttpException ? exception.getStatus() : fastify?.statusCode;
+    // Nest hands Fastify's body-limit error over as an HttpException whose message omits the limit.
+    if (status === 413 && this.bodyLimitBytes !== undefined) {
+      const limit = this.bodyLimitBytes;
+      return errorBody(413, `Request body is larger than the limit of ${limit} bytes`);
+    }
     if (exception instanceof HttpException) {
       return toErrorBody(exception);
     }
-    const fastify = exception as FastifyError;
     if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
       return errorBody(fastify.statusCode, fastify.message ?? 'Bad request');
     }

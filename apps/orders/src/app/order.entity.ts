@@ -17,7 +17,11 @@ export class OrderEntity {
   status: OrderStatus;
 
   /** In minor units (cents), to keep sums exact. */
-  @Column({ name: 'total_cents', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column({
+    name: 'total_cents',
+    type: 'bigint',
+    transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) },
+  })
   totalCents: number;
 
   /** Copied from the owner's profile when the order was placed. */

@@ -17,7 +17,6 @@ const entities = [OrderEntity, OrderItemEntity];
     TypeOrmModule.forFeature(entities),
   ],
   controllers: [OrdersController, natsHealthController('orders', Subjects.orders.health)],
-  providers: [
-    { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },OrdersService],
+  providers: [{ provide: HEALTH_PROBE, useClass: DatabaseHealthProbe }, OrdersService],
 })
 export class OrdersAppModule {}

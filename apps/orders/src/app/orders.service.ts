@@ -94,7 +94,11 @@ export class OrdersService {
     return this.map(order);
   }
 
-  private async replay(userId: string, key: string, requestHash: string): Promise<OrderView | undefined> {
+  private async replay(
+    userId: string,
+    key: string,
+    requestHash: string,
+  ): Promise<OrderView | undefined> {
     const earlier = await this.orders.findOneBy({ userId, idempotencyKey: key });
     if (!earlier) {
       return undefined;
@@ -110,7 +114,11 @@ export class OrdersService {
     return {
       id: o.id,
       userId: o.userId,
-      items: items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPrice: i.unitPriceCents / 100 })),
+      items: items.map((i) => ({
+        sku: i.sku,
+        quantity: i.quantity,
+        unitPrice: i.unitPriceCents / 100,
+      })),
       total: o.totalCents / 100,
       status: o.status,
       shippingAddress: o.shippingAddress,

@@ -15,7 +15,6 @@ import { ProfileService } from './profile.service';
     TypeOrmModule.forFeature([ProfileEntity]),
   ],
   controllers: [ProfileController, natsHealthController('profile', Subjects.profile.health)],
-  providers: [
-    { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },ProfileService],
+  providers: [{ provide: HEALTH_PROBE, useClass: DatabaseHealthProbe }, ProfileService],
 })
 export class ProfileAppModule {}

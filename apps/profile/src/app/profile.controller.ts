@@ -1,6 +1,12 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { Events, GetProfileDto, Subjects, UpdateProfileDto, UserRegisteredEvent } from '@baton/contracts';
+import {
+  Events,
+  GetProfileDto,
+  Subjects,
+  UpdateProfileDto,
+  UserRegisteredEvent,
+} from '@baton/contracts';
 import type { ProfileView } from '@baton/contracts';
 import { CurrentUser, Roles } from '@baton/auth';
 import type { Principal } from '@baton/auth';

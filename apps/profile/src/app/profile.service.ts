@@ -7,7 +7,9 @@ import { ProfileErrorCode, ProfileException } from './profile.exception';
 
 @Injectable()
 export class ProfileService {
-  constructor(@InjectRepository(ProfileEntity) private readonly profiles: Repository<ProfileEntity>) {}
+  constructor(
+    @InjectRepository(ProfileEntity) private readonly profiles: Repository<ProfileEntity>,
+  ) {}
 
   /** The user's profile, created empty on first use (so a missed registration event loses nothing). */
   async own(userId: string): Promise<ProfileView> {
@@ -33,7 +35,11 @@ export class ProfileService {
     profile.updatedAt = new Date();
     await this.profiles.update(
       { userId },
-      { displayName: profile.displayName, shippingAddress: profile.shippingAddress, updatedAt: profile.updatedAt },
+      {
+        displayName: profile.displayName,
+        shippingAddress: profile.shippingAddress,
+        updatedAt: profile.updatedAt,
+      },
     );
     return this.map(profile);
   }

@@ -51,6 +51,8 @@ export async function startNatsService(
   await app.listen();
   // The subscriptions are only sent; once flushed, the server routes requests to this instance.
   await app.unwrap<NatsConnection>().flush();
-  new Logger(service).log(`${service} is listening on NATS (${natsServers(env.NATS_URL).join(', ')})`);
+  new Logger(service).log(
+    `${service} is listening on NATS (${natsServers(env.NATS_URL).join(', ')})`,
+  );
   return app;
 }

@@ -44,7 +44,9 @@ export class CreateOrderBodyDto {
 export class CreateOrderDto extends CreateOrderBodyDto {
   @IsOptional()
   @IsString()
-  @Matches(/^[\x21-\x7e]{1,128}$/, { message: 'Idempotency-Key must be 1-128 visible ASCII characters' })
+  @Matches(/^[\x21-\x7e]{1,128}$/, {
+    message: 'Idempotency-Key must be 1-128 visible ASCII characters',
+  })
   idempotencyKey?: string;
 }
 
@@ -73,4 +75,3 @@ export interface OrderView {
   shippingAddress: string | null;
   createdAt: string;
 }
-

@@ -15,8 +15,18 @@ export interface DataSourceSpec {
 }
 
 /** TypeORM options for a service's store. Schema changes run as migrations, never `synchronize`. */
-export function dataSourceOptions({ store, entities, migrations }: DataSourceSpec): DataSourceOptions {
-  const common = { entities, migrations, migrationsRun: true, synchronize: false, logging: false } as const;
+export function dataSourceOptions({
+  store,
+  entities,
+  migrations,
+}: DataSourceSpec): DataSourceOptions {
+  const common = {
+    entities,
+    migrations,
+    migrationsRun: true,
+    synchronize: false,
+    logging: false,
+  } as const;
   if (store.kind === 'sqlite') {
     return {
       ...common,

@@ -1,8 +1,7 @@
 import { join, resolve } from 'node:path';
 
 export type StoreConfig =
-  | { kind: 'sqlite'; file: string }
-  | { kind: 'postgres'; url: string; schema: string };
+  { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema: string };
 
 /**
  * Where a service keeps its data. `DATABASE_URL` unset: a SQLite file per service under

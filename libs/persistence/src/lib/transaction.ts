@@ -7,7 +7,10 @@ const queues = new WeakMap<DataSource, Promise<unknown>>();
  * transaction at a time, so on SQLite transactions are queued here instead of failing with
  * "transaction already started"; PostgreSQL runs them concurrently from its pool.
  */
-export function runInTransaction<T>(dataSource: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+export function runInTransaction<T>(
+  dataSource: DataSource,
+  work: (tx: EntityManager) => Promise<T>,
+): Promise<T> {
   if (dataSource.options.type !== 'better-sqlite3') {
     return dataSource.transaction(work);
   }

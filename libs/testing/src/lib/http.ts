@@ -11,7 +11,12 @@ export class HttpClient {
   async request<T = any>(
     method: string,
     path: string,
-    options: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+    options: {
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      raw?: string;
+    } = {},
   ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) {

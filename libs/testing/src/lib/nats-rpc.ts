@@ -26,9 +26,13 @@ export async function natsRequest<T = any>(
   if (token !== undefined) {
     h.set('authorization', `Bearer ${token}`);
   }
-  const msg = await nc.request(subject, codec.encode({ pattern: subject, data, id: randomUUID() }), {
-    headers: h,
-    timeout: timeoutMs,
-  });
+  const msg = await nc.request(
+    subject,
+    codec.encode({ pattern: subject, data, id: randomUUID() }),
+    {
+      headers: h,
+      timeout: timeoutMs,
+    },
+  );
   return codec.decode(msg.data) as RpcReply<T>;
 }

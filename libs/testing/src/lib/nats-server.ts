@@ -13,7 +13,12 @@ export interface NatsServerHandle {
   stop(): Promise<void>;
 }
 
-const CANDIDATES = [process.env['NATS_SERVER_BIN'], 'nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'];
+const CANDIDATES = [
+  process.env['NATS_SERVER_BIN'],
+  'nats-server',
+  '/usr/sbin/nats-server',
+  '/usr/bin/nats-server',
+];
 
 /** The nats-server binary, or an error that says how to install it. */
 export function natsServerBinary(): string {
@@ -48,9 +53,13 @@ async function waitForNats(url: string, timeoutMs: number): Promise<void> {
 export async function startNatsServer(options: { port?: number } = {}): Promise<NatsServerHandle> {
   const port = options.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), 'baton-nats-'));
-  const child = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    natsServerBinary(),
+    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+    {
+      stdio: 'ignore',
+    },
+  );
   const url = `nats://127.0.0.1:${port}`;
   await waitForNats(url, 10_000);
   return {

@@ -66,7 +66,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const port = await freePort();
   const gatewayUrl = `http://127.0.0.1:${port}`;
   const admin = { email: 'admin@baton.test', password: randomBytes(12).toString('base64url') };
-  const secrets = { orders: randomBytes(18).toString('base64url'), profile: randomBytes(18).toString('base64url') };
+  const secrets = {
+    orders: randomBytes(18).toString('base64url'),
+    profile: randomBytes(18).toString('base64url'),
+  };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
     NODE_ENV: 'test',
@@ -82,7 +85,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const generated = generatedServices(root);
   const all: ServiceName[] = [...SERVICES, ...generated];
   const children = new Map<ServiceName, ChildProcess>();
-  const logs = Object.fromEntries(all.map((s) => [s, [] as string[]])) as Record<ServiceName, string[]>;
+  const logs = Object.fromEntries(all.map((s) => [s, [] as string[]])) as Record<
+    ServiceName,
+    string[]
+  >;
 
   const start = async (service: ServiceName): Promise<void> => {
     const child = spawn(
@@ -93,13 +99,24 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         ...(options.preload ?? []).flatMap((m) => ['-r', m]),
         mainOf(service),
       ],
-      { cwd: root, env: { ...env, ...(service in secrets ? { SERVICE_SECRET: secrets[service as 'orders'] } : {}) } },
+      {
+        cwd: root,
+        env: {
+          ...env,
+          ...(service in secrets ? { SERVICE_SECRET: secrets[service as 'orders'] } : {}),
+        },
+      },
     );
     children.set(service, child);
     const from = logs[service].length;
     child.stdout?.on('data', (d: Buffer) => logs[service].push(d.toString()));
     child.stderr?.on('data', (d: Buffer) => logs[service].push(d.toString()));
-    await waitForLog(child, logs[service], from, service === 'gateway' ? 'gateway listening' : 'listening on NATS');
+    await waitForLog(
+      child,
+      logs[service],
+      from,
+      service === 'gateway' ? 'gateway listening' : 'listening on NATS',
+    );
   };
 
   const stop = async (service?: ServiceName): Promise<void> => {
@@ -141,7 +158,10 @@ function waitForLog(
   timeoutMs = 30_000,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${marker}"`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for "${marker}"`)),
+      timeoutMs,
+    );
     const check = () => {
       if (lines.slice(from).join('').includes(marker)) {
         clearTimeout(timer);

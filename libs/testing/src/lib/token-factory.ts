@@ -28,7 +28,11 @@ export class TokenFactory {
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    return { keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' }] };
+    return {
+      keys: [
+        { ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' },
+      ],
+    };
   }
 
   claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -50,12 +54,20 @@ export class TokenFactory {
   sign({ header, claims }: TokenParts = {}): string {
     const h = { alg: 'RS256', typ: 'at+jwt', kid: this.kid, ...header };
     const input = `${b64url(h)}.${b64url(claims ?? this.claims())}`;
-    const signature = createSign('RSA-SHA256').update(input).sign(this.privateKey).toString('base64url');
+    const signature = createSign('RSA-SHA256')
+      .update(input)
+      .sign(this.privateKey)
+      .toString('base64url');
     return `${input}.${signature}`;
   }
 
   /** An HMAC token keyed with the given bytes (algorithm-confusion attacks). */
-  static hmac(alg: 'HS256' | 'HS384' | 'HS512', key: string | Buffer, header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  static hmac(
+    alg: 'HS256' | 'HS384' | 'HS512',
+    key: string | Buffer,
+    header: Record<string, unknown>,
+    claims: Record<string, unknown>,
+  ): string {
     const h = { typ: 'at+jwt', ...header, alg };
     const input = `${b64url(h)}.${b64url(claims)}`;
     const digest = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg];
@@ -73,7 +85,10 @@ export class TokenFactory {
     return `${h}.${b64url(claims)}.${s}`;
   }
 
-  static decode(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+  static decode(token: string): {
+    header: Record<string, unknown>;
+    claims: Record<string, unknown>;
+  } {
     const [h, c] = token.split('.');
     return {
       header: JSON.parse(Buffer.from(h, 'base64url').toString()),

@@ -20,7 +20,9 @@ export interface AuditRecord {
 export class AuditService {
   private readonly logger = new Logger('Audit');
 
-  constructor(@InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>) {}
+  constructor(
+    @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
+  ) {}
 
   async record(record: AuditRecord): Promise<void> {
     const ctx = currentCallContext();

@@ -15,7 +15,9 @@ export function sealPrivateKey(pem: string, secret: string | undefined): string 
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', keyFrom(secret, salt), iv);
   const body = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()]);
-  return PREFIX + [salt, iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
+  return (
+    PREFIX + [salt, iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.')
+  );
 }
 
 export function openPrivateKey(stored: string, secret: string | undefined): string {

@@ -60,7 +60,9 @@ export class SigningKeysService implements OnModuleInit {
   async jwks(): Promise<Jwks> {
     await this.ready();
     const horizon = Date.now() - this.env.ACCESS_TOKEN_TTL * 1000 - RETIRED_MARGIN_MS;
-    return { keys: this.published.filter((k) => (this.retiredAt.get(k.kid) ?? Infinity) > horizon) };
+    return {
+      keys: this.published.filter((k) => (this.retiredAt.get(k.kid) ?? Infinity) > horizon),
+    };
   }
 
   /** Makes a new key current; the old ones keep verifying until their tokens expire. */
@@ -99,11 +101,15 @@ export class SigningKeysService implements OnModuleInit {
     this.current = {
       kid: current.kid,
       alg: current.alg as SigningKey['alg'],
-      privateKey: createPrivateKey(openPrivateKey(current.privateKey, this.env.KEY_ENCRYPTION_SECRET)),
+      privateKey: createPrivateKey(
+        openPrivateKey(current.privateKey, this.env.KEY_ENCRYPTION_SECRET),
+      ),
     };
     this.published = rows.map((k) => JSON.parse(k.publicJwk) as PublicJwk);
     this.retiredAt = new Map(
-      rows.filter((k) => k.retiredAt !== null).map((k) => [k.kid, new Date(k.retiredAt as Date).getTime()]),
+      rows
+        .filter((k) => k.retiredAt !== null)
+        .map((k) => [k.kid, new Date(k.retiredAt as Date).getTime()]),
     );
   }
 
@@ -114,7 +120,12 @@ export class SigningKeysService implements OnModuleInit {
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
         : generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const kid = randomBytes(12).toString('base64url');
-    const jwk: PublicJwk = { ...(publicKey.export({ format: 'jwk' }) as object), kid, alg, use: 'sig' } as PublicJwk;
+    const jwk: PublicJwk = {
+      ...(publicKey.export({ format: 'jwk' }) as object),
+      kid,
+      alg,
+      use: 'sig',
+    } as PublicJwk;
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     return this.keys.create({
       kid,

@@ -19,7 +19,9 @@ export class InitialAuthSchema1732300000000 implements MigrationInterface {
           { name: 'created_at', type: t.timestamp, ...now },
           { name: 'updated_at', type: t.timestamp, ...now },
         ],
-        indices: [new TableIndex({ name: 'uq_users_email', columnNames: ['email'], isUnique: true })],
+        indices: [
+          new TableIndex({ name: 'uq_users_email', columnNames: ['email'], isUnique: true }),
+        ],
       }),
     );
     await q.createTable(
@@ -62,7 +64,11 @@ export class InitialAuthSchema1732300000000 implements MigrationInterface {
           { name: 'expires_at', type: t.timestamp },
         ],
         indices: [
-          new TableIndex({ name: 'uq_refresh_tokens_hash', columnNames: ['token_hash'], isUnique: true }),
+          new TableIndex({
+            name: 'uq_refresh_tokens_hash',
+            columnNames: ['token_hash'],
+            isUnique: true,
+          }),
           new TableIndex({ name: 'ix_refresh_tokens_session_id', columnNames: ['session_id'] }),
         ],
       }),

@@ -31,7 +31,8 @@ export class ServiceCredentials {
 
   async issue(dto: ServiceTokenDto): Promise<{ accessToken: string; expiresIn: number }> {
     const expected = this.secrets.get(dto.service);
-    const ok = timingSafeEqual(digest(dto.secret), expected ?? digest(`\0${dto.secret}`)) && !!expected;
+    const ok =
+      timingSafeEqual(digest(dto.secret), expected ?? digest(`\0${dto.secret}`)) && !!expected;
     if (!ok) {
       await this.audit.record({ type: 'service-token.refused', userId: `svc:${dto.service}` });
       throw new AuthException(AuthErrorCode.InvalidServiceCredentials);

@@ -35,7 +35,8 @@ export class TokensService {
     private readonly audit: AuditService,
     private readonly client: BatonClient,
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
-    @InjectRepository(RefreshTokenEntity) private readonly refreshTokens: Repository<RefreshTokenEntity>,
+    @InjectRepository(RefreshTokenEntity)
+    private readonly refreshTokens: Repository<RefreshTokenEntity>,
     @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
   ) {}
 
@@ -43,7 +44,12 @@ export class TokensService {
     return this.sessions.manager.connection;
   }
 
-  async signAccessToken(sub: string, roles: Role[], sid: string, ttl = this.env.ACCESS_TOKEN_TTL): Promise<string> {
+  async signAccessToken(
+    sub: string,
+    roles: Role[],
+    sid: string,
+    ttl = this.env.ACCESS_TOKEN_TTL,
+  ): Promise<string> {
     const key = await this.keys.signingKey();
     return this.jwt.signAsync(
       { roles, sid },
@@ -63,7 +69,12 @@ export class TokensService {
 
   /** A token for a service acting on its own behalf: `sub: svc:<name>`, role `service`. */
   async serviceToken(service: string): Promise<{ accessToken: string; expiresIn: number }> {
-    const accessToken = await this.signAccessToken(`svc:${service}`, ['service'], randomUUID(), SERVICE_TOKEN_TTL);
+    const accessToken = await this.signAccessToken(
+      `svc:${service}`,
+      ['service'],
+      randomUUID(),
+      SERVICE_TOKEN_TTL,
+    );
     return { accessToken, expiresIn: SERVICE_TOKEN_TTL };
   }
 
@@ -90,7 +101,10 @@ export class TokensService {
    * Rotates a refresh token. Exactly one caller can retire a given token (a conditional update);
    * anyone presenting it afterwards, an attacker or the loser of a race, kills the whole family.
    */
-  async refresh(presented: string, rolesOf: (userId: string) => Promise<Role[] | undefined>): Promise<TokenPair> {
+  async refresh(
+    presented: string,
+    rolesOf: (userId: string) => Promise<Role[] | undefined>,
+  ): Promise<TokenPair> {
     const row = await this.refreshTokens.findOneBy({ tokenHash: sha256(presented) });
     if (!row) {
       throw new AuthException(AuthErrorCode.InvalidRefreshToken);
@@ -99,7 +113,12 @@ export class TokensService {
     if (row.status === 'rotated') {
       await this.reuseDetected(row);
     }
-    if (row.status !== 'active' || !session || session.revokedAt || new Date(row.expiresAt).getTime() <= Date.now()) {
+    if (
+      row.status !== 'active' ||
+      !session ||
+      session.revokedAt ||
+      new Date(row.expiresAt).getTime() <= Date.now()
+    ) {
       throw new AuthException(AuthErrorCode.InvalidRefreshToken);
     }
     const roles = await rolesOf(row.userId);
@@ -119,13 +138,21 @@ export class TokensService {
     if (!won) {
       await this.reuseDetected(row);
     }
-    await this.audit.record({ type: 'token.refreshed', userId: row.userId, sessionId: row.sessionId });
+    await this.audit.record({
+      type: 'token.refreshed',
+      userId: row.userId,
+      sessionId: row.sessionId,
+    });
     return this.pair(row.userId, roles, session.id, next);
   }
 
   /** Ends the session of the calling token (and of the presented refresh token, if it is the user's). */
   async logout(principal: Principal, refreshToken?: string): Promise<number> {
-    let seq = await this.revocations.revoke('jti', principal.jti, principal.exp + REVOCATION_MARGIN_SECONDS);
+    let seq = await this.revocations.revoke(
+      'jti',
+      principal.jti,
+      principal.exp + REVOCATION_MARGIN_SECONDS,
+    );
     seq = Math.max(seq, await this.revokeSession(principal.sid, 'logout'));
     if (refreshToken) {
       const row = await this.refreshTokens.findOneBy({ tokenHash: sha256(refreshToken) });
@@ -139,7 +166,10 @@ export class TokensService {
 
   /** Revokes every live session of a user: their refresh tokens and access tokens die at once. */
   async revokeAllSessions(userId: string, reason: string): Promise<number> {
-    const live = await this.sessions.find({ where: { userId, revokedAt: IsNull() }, select: { id: true } });
+    const live = await this.sessions.find({
+      where: { userId, revokedAt: IsNull() },
+      select: { id: true },
+    });
     let seq = 0;
     for (const s of live) {
       seq = Math.max(seq, await this.revokeSession(s.id, reason));
@@ -151,20 +181,29 @@ export class TokensService {
     await runInTransaction(this.dataSource, async (tx) => {
       await tx
         .getRepository(SessionEntity)
-        .update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: reason });
+        .update(
+          { id: sessionId, revokedAt: IsNull() },
+          { revokedAt: new Date(), revokedReason: reason },
+        );
       await tx
         .getRepository(RefreshTokenEntity)
         .update({ sessionId, status: In(['active', 'rotated']) }, { status: 'revoked' });
     });
     const until = nowSeconds() + this.env.ACCESS_TOKEN_TTL + REVOCATION_MARGIN_SECONDS;
     const seq = await this.revocations.revoke('sid', sessionId, until);
-    await this.client.emit(Events.revoked, { kind: 'sid', id: sessionId }, { asService: true }).catch(() => undefined);
+    await this.client
+      .emit(Events.revoked, { kind: 'sid', id: sessionId }, { asService: true })
+      .catch(() => undefined);
     return seq;
   }
 
   private async reuseDetected(row: RefreshTokenEntity): Promise<never> {
     await this.revokeSession(row.sessionId, 'refresh-token-reuse');
-    await this.audit.record({ type: 'refresh.reused', userId: row.userId, sessionId: row.sessionId });
+    await this.audit.record({
+      type: 'refresh.reused',
+      userId: row.userId,
+      sessionId: row.sessionId,
+    });
     throw new AuthException(AuthErrorCode.RefreshTokenReused);
   }
 
@@ -181,7 +220,12 @@ export class TokensService {
     });
   }
 
-  private async pair(userId: string, roles: Role[], sid: string, refreshToken: string): Promise<TokenPair> {
+  private async pair(
+    userId: string,
+    roles: Role[],
+    sid: string,
+    refreshToken: string,
+  ): Promise<TokenPair> {
     return {
       accessToken: await this.signAccessToken(userId, roles, sid),
       refreshToken,

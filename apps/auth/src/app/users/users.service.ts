@@ -107,7 +107,11 @@ export class UsersService implements OnApplicationBootstrap {
     user.updatedAt = new Date();
     await this.users.update({ id }, { roles: user.roles, updatedAt: user.updatedAt });
     await this.tokens.revokeAllSessions(id, 'roles-changed');
-    await this.audit.record({ type: 'roles.changed', userId: id, detail: { before, after: user.roles } });
+    await this.audit.record({
+      type: 'roles.changed',
+      userId: id,
+      detail: { before, after: user.roles },
+    });
     return this.map(user);
   }
 

@@ -26,7 +26,10 @@ export class InitialOrdersSchema1732300000002 implements MigrationInterface {
             columnNames: ['user_id', 'idempotency_key'],
             isUnique: true,
           }),
-          new TableIndex({ name: 'ix_orders_user_id_created_at', columnNames: ['user_id', 'created_at'] }),
+          new TableIndex({
+            name: 'ix_orders_user_id_created_at',
+            columnNames: ['user_id', 'created_at'],
+          }),
         ],
       }),
     );

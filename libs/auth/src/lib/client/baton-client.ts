@@ -75,8 +75,7 @@ export class BatonClient implements OnApplicationShutdown {
     if (ctx?.clientIp) {
       h.set(Headers.clientIp, ctx.clientIp);
     }
-    const token =
-      !options.asService && ctx?.token ? ctx.token : await this.serviceTokens?.token();
+    const token = !options.asService && ctx?.token ? ctx.token : await this.serviceTokens?.token();
     if (token) {
       h.set(Headers.authorization, `Bearer ${token}`);
     }

@@ -30,7 +30,8 @@ export class CallContextInterceptor implements NestInterceptor {
   private contextOf(ctx: ExecutionContext): CallContext {
     const auth = authenticatedOf(ctx);
     if (ctx.getType() === 'rpc') {
-      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
+      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as
+        MsgHdrs | undefined;
       return {
         requestId: requestIdFrom(headers?.get(Headers.requestId)),
         clientIp: headers?.get(Headers.clientIp) || undefined,

@@ -54,7 +54,8 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
 
   override getRequest(ctx: ExecutionContext): Carrier {
     if (ctx.getType() === 'rpc') {
-      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
+      const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as
+        MsgHdrs | undefined;
       // NATS headers may repeat: more than one authorization header (in any case) is ambiguous.
       const single = headers?.values(Headers.authorization, Match.IgnoreCase).length === 1;
       const authorization = (single && headers?.get(Headers.authorization)) || undefined;

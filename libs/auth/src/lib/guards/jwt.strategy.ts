@@ -21,7 +21,8 @@ interface CompleteToken {
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isTime = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 /**
  * Verifies access tokens with passport-jwt: the key named by `kid` from the JWKS, the algorithm

@@ -265,34 +265,25 @@ describe(RevocationStore.name, () => {
 
     // NATS comes back with an empty JetStream (the bucket is gone): the store must re-create it,
     // catch up and serve again, not stay stale until the next reconnect.
-    it(
-      'should catch up again once the bucket is back after a failed watch restart',
-      async () => {
-        await nats.down();
-        await eventually(() => !sut.isCurrent, 'isCurrent turned false after the disconnect', 2000);
-        await nats.up(nats.newStore()); // NATS back, JetStream empty
+    it('should catch up again once the bucket is back after a failed watch restart', async () => {
+      await nats.down();
+      await eventually(() => !sut.isCurrent, 'isCurrent turned false after the disconnect', 2000);
+      await nats.up(nats.newStore()); // NATS back, JetStream empty
 
-        // auth re-creates the bucket and writes to it
-        const kv = await retrying(() =>
-          auth
-            .jetstream({ timeout: 500 })
-            .views.kv(REVOCATION_BUCKET, { history: 1, ttl: 960_000 }),
-        );
-        await retrying(() =>
-          kv.put('sid.revoked-after-the-bucket-came-back', JSON.stringify({ until: later() })),
-        );
+      // auth re-creates the bucket and writes to it
+      const kv = await retrying(() =>
+        auth.jetstream({ timeout: 500 }).views.kv(REVOCATION_BUCKET, { history: 1, ttl: 960_000 }),
+      );
+      await retrying(() =>
+        kv.put('sid.revoked-after-the-bucket-came-back', JSON.stringify({ until: later() })),
+      );
 
-        await eventually(
-          () => sut.isCurrent,
-          'isCurrent turned true once the bucket was back',
-          2500,
-        );
-        await eventually(
-          () => sut.isRevoked('any', 'revoked-after-the-bucket-came-back'),
-          'the revocation written after the outage reached the store',
-          2500,
-        );
-      },
-    );
+      await eventually(() => sut.isCurrent, 'isCurrent turned true once the bucket was back', 2500);
+      await eventually(
+        () => sut.isRevoked('any', 'revoked-after-the-bucket-came-back'),
+        'the revocation written after the outage reached the store',
+        2500,
+      );
+    });
   });
 });

@@ -28,7 +28,10 @@ const MARGIN_SECONDS = 60;
 export class RevocationStore implements OnApplicationShutdown {
   private readonly logger = new Logger(RevocationStore.name);
   /** Revoked ids by kind, each with the time it may be forgotten (seconds since the epoch). */
-  private readonly revoked: Record<RevocationKind, Map<string, number>> = { jti: new Map(), sid: new Map() };
+  private readonly revoked: Record<RevocationKind, Map<string, number>> = {
+    jti: new Map(),
+    sid: new Map(),
+  };
   private nc?: NatsConnection;
   private kv?: KV;
   private watch?: QueuedIterator<KvEntry>;
@@ -121,7 +124,9 @@ export class RevocationStore implements OnApplicationShutdown {
         // A watch that ends without being replaced leaves the copy stale: start another.
         if (this.watch === watch && !this.stopped) {
           this.current = false;
-          this.logger.warn(`revocation watch ended: ${err instanceof Error ? err.message : String(err)}`);
+          this.logger.warn(
+            `revocation watch ended: ${err instanceof Error ? err.message : String(err)}`,
+          );
           void this.restartWatch();
         }
       });
@@ -146,7 +151,9 @@ export class RevocationStore implements OnApplicationShutdown {
           await this.startWatch();
           return;
         } catch (err) {
-          this.logger.warn(`revocation watch restart failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
+          this.logger.warn(
+            `revocation watch restart failed, retrying: ${err instanceof Error ? err.message : String(err)}`,
+          );
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(delay * 2, 5000);
         }
