@@ -404,7 +404,7 @@ describe('Baton end to end', () => {
       expect(unknown.status).toBe(404);
       const bobId = TokenFactory.decode(before.accessToken).claims['sub'];
       const res = await http.put(
-        `/admin/users/${bobId}/roles`,
+        `/admin/users/${String(bobId)}/roles`,
         { roles: ['user', 'admin'] },
         adminToken,
       );

@@ -22,7 +22,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return {
       kind: 'sqlite',
       env: { DATA_DIR: dir },
-      drop: async () => rmSync(dir, { recursive: true, force: true }),
+      drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
     };
   }
   const name = `baton_test_${randomBytes(6).toString('hex')}`;

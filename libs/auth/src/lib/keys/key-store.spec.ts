@@ -19,6 +19,7 @@ const options: BatonAuthOptions = {
   requestTimeoutMs: 1000,
   accessTokenTtl: 900,
   jwksRefetchIntervalMs: REFETCH_INTERVAL_MS,
+  verifiedTokenCacheSize: 0,
 };
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -21,6 +21,7 @@ const options: BatonAuthOptions = {
   requestTimeoutMs: 2000,
   accessTokenTtl: 900,
   jwksRefetchIntervalMs: 10_000,
+  verifiedTokenCacheSize: 0,
 };
 
 const later = (): number => Math.floor(Date.now() / 1000) + 3600;
