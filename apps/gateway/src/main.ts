@@ -26,10 +26,9 @@ async function bootstrap(): Promise<void> {
     trustProxy: env.TRUST_PROXY,
   });
   // Two credentials are ambiguous: refuse them rather than silently verify only the first.
-  adapter.getInstance().addHook('onRequest', async (request) => {
-    if (authorizationLines(request.raw.rawHeaders) > 1) {
-      throw new UnauthorizedException('Invalid or missing access token');
-    }
+  adapter.getInstance().addHook('onRequest', (request, _reply, done) => {
+    const ambiguous = authorizationLines(request.raw.rawHeaders) > 1;
+    done(ambiguous ? new UnauthorizedException('Invalid or missing access token') : undefined);
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {
     logger: logLevels(),

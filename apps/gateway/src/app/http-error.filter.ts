@@ -55,7 +55,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       return toErrorBody(exception);
     }
-    if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    if (
+      typeof fastify?.statusCode === 'number' &&
+      fastify.statusCode >= 400 &&
+      fastify.statusCode < 500
+    ) {
       return errorBody(fastify.statusCode, fastify.message ?? 'Bad request');
     }
     return errorBody(500, 'Internal server error');

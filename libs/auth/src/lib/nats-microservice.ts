@@ -1,7 +1,9 @@
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, HttpException, Logger, ValidationPipe } from '@nestjs/common';
+import type { ArgumentMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice, LogLevel, Type } from '@nestjs/common';
 import { Transport } from '@nestjs/microservices';
+import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NatsConnection } from 'nats';
 import { queueGroup } from '@baton/contracts';
@@ -9,15 +11,51 @@ import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { RpcErrorFilter } from './errors/rpc-error.filter';
 
-/** Validation used at every hop: unknown fields are refused, not silently dropped. */
+/**
+ * Validation used at every hop: unknown fields are refused, not silently dropped, and a validator
+ * that throws on hostile input (a lone surrogate in an email, `1e-7` for a price) is a bad request,
+ * not a 500.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      return (await super.transform(value, metadata)) as unknown;
+    } catch (err) {
+      if (err instanceof HttpException) {
+        throw err;
+      }
+      throw new BadRequestException('Request is malformed');
+    }
+  }
+}
+
 export const strictValidationPipe = (): ValidationPipe =>
-  new ValidationPipe({
+  new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
     forbidUnknownValues: true,
     stopAtFirstError: false,
   });
+
+/**
+ * Nest's NATS deserializer throws on bytes that are not JSON, outside any handler, and the process
+ * dies of the unhandled rejection. Here such a message becomes one whose payload every DTO refuses
+ * (400 to a request; a refused event is dropped).
+ */
+class TolerantNatsDeserializer extends NatsRequestJSONDeserializer {
+  override deserialize(value: Uint8Array, options?: Record<string, unknown>) {
+    try {
+      return super.deserialize(value, options);
+    } catch {
+      return {
+        id: typeof options?.['replyTo'] === 'string' ? 'malformed' : undefined,
+        pattern: options?.['channel'],
+        data: { malformedPayload: 'message data is not JSON' },
+      } as ReturnType<NatsRequestJSONDeserializer['deserialize']>;
+    }
+  }
+}
 
 export function logLevels(level = process.env['LOG_LEVEL'] ?? 'log'): LogLevel[] {
   const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -42,6 +80,7 @@ export async function startNatsService(
       name: `${service}-server`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      deserializer: new TolerantNatsDeserializer(),
     },
     logger: logLevels(env.LOG_LEVEL),
   });

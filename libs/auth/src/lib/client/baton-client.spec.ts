@@ -107,7 +107,7 @@ describe(BatonClient.name, () => {
     requestTimeoutMs: 3000,
     accessTokenTtl: 900,
     jwksRefetchIntervalMs: 10_000,
-  verifiedTokenCacheSize: 0,
+    verifiedTokenCacheSize: 0,
   };
 
   beforeAll(async () => {
