@@ -177,7 +177,7 @@ function record(transport: string, cls: string, outcome: string): void {
   tally.set(key, outcomes);
 }
 
-describe('Attacks on the security model (issue #4)', () => {
+describe('Attacks on the security model', () => {
   let nats: NatsServerHandle;
   let db: TestDatabase;
   let system: RunningSystem;

@@ -5,3 +5,4 @@ export * from './lib/auth.dto';
 export * from './lib/profile.dto';
 export * from './lib/orders.dto';
 export * from './lib/events';
+export * from './lib/well-formed.validator';

@@ -18,6 +18,12 @@ import { RpcErrorFilter } from './errors/rpc-error.filter';
  */
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const reserved = reservedKeyIn(value);
+      if (reserved !== undefined) {
+        throw new BadRequestException(`property ${reserved} should not exist`);
+      }
+    }
     try {
       return (await super.transform(value, metadata)) as unknown;
     } catch (err) {
@@ -27,6 +33,26 @@ class StrictValidationPipe extends ValidationPipe {
       throw new BadRequestException('Request is malformed');
     }
   }
+}
+
+/**
+ * A key that names a prototype member (`__proto__`, `constructor`, `toString`…) is never a field of
+ * ours; class-transformer would drop it silently, so it is refused like any other unknown field.
+ */
+function reservedKeyIn(value: unknown, depth = 0): string | undefined {
+  if (typeof value !== 'object' || value === null || depth > 32) {
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__' || key === 'prototype' || key in Object.prototype) {
+      return key;
+    }
+    const nested = reservedKeyIn((value as Record<string, unknown>)[key], depth + 1);
+    if (nested !== undefined) {
+      return nested;
+    }
+  }
+  return undefined;
 }
 
 export const strictValidationPipe = (): ValidationPipe =>

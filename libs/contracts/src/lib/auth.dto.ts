@@ -13,6 +13,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { IsWellFormed } from './well-formed.validator';
 import { Type } from 'class-transformer';
 
 export const ROLES = ['user', 'admin', 'service'] as const;
@@ -21,27 +22,32 @@ export type Role = (typeof ROLES)[number];
 export class RegisterDto {
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
+  @IsWellFormed()
   email: string;
 
   @IsString()
   @MinLength(12, { message: 'password must be at least 12 characters long' })
   @MaxLength(256)
+  @IsWellFormed()
   password: string;
 
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsWellFormed()
   displayName?: string;
 }
 
 export class LoginDto {
   @IsString()
   @MaxLength(254)
+  @IsWellFormed()
   email: string;
 
   @IsString()
   @MaxLength(256)
+  @IsWellFormed()
   password: string;
 }
 

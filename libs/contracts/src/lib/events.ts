@@ -1,4 +1,5 @@
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsWellFormed } from './well-formed.validator';
 
 export class UserRegisteredEvent {
   @IsUUID('4')
@@ -7,6 +8,7 @@ export class UserRegisteredEvent {
   @IsOptional()
   @IsString()
   @MaxLength(100)
+  @IsWellFormed()
   displayName?: string;
 }
 

@@ -1,15 +1,18 @@
 import { IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { IsWellFormed } from './well-formed.validator';
 
 export class UpdateProfileDto {
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(100)
+  @IsWellFormed()
   displayName?: string;
 
   @IsOptional()
   @IsString()
   @MaxLength(500)
+  @IsWellFormed()
   shippingAddress?: string;
 }
 
