@@ -22,3 +22,4 @@ export * from './lib/guards/roles.guard';
 export * from './lib/nats-microservice';
 export * from './lib/health/nats-health.controller';
 export * from './lib/guards/verified-token-cache';
+export * from './lib/verification/access-token.verifier';

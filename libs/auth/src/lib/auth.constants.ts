@@ -2,7 +2,6 @@ export const IS_PUBLIC_KEY = 'baton:isPublic';
 export const ROLES_KEY = 'baton:roles';
 export const BATON_AUTH_OPTIONS = Symbol('BATON_AUTH_OPTIONS');
 export const BATON_NATS_CLIENT = Symbol('BATON_NATS_CLIENT');
-export const JWT_STRATEGY = 'baton-jwt';
 
 /** Verification accepts only these algorithms, whatever a token's header says. */
 export const ALGORITHM_ALLOWLIST = ['RS256', 'ES256'] as const;

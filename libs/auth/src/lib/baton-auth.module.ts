@@ -2,7 +2,6 @@ import { Global, Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
-import { PassportModule } from '@nestjs/passport';
 import { ALGORITHM_ALLOWLIST, BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from './auth.constants';
 import type { BatonAuthOptions } from './baton-auth.options';
 import { AuthRuntime } from './auth-runtime';
@@ -13,8 +12,8 @@ import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { CallContextInterceptor } from './context/call-context.interceptor';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { JwtStrategy } from './guards/jwt.strategy';
 import { RolesGuard } from './guards/roles.guard';
+import { AccessTokenVerifier } from './verification/access-token.verifier';
 import { VerifiedTokenCache } from './guards/verified-token-cache';
 import { JwksSource } from './keys/jwks.source';
 import { KeyStore } from './keys/key-store';
@@ -55,7 +54,6 @@ export class BatonAuthModule {
       : [];
     return {
       module: BatonAuthModule,
-      imports: [PassportModule],
       providers: [
         { provide: BATON_AUTH_OPTIONS, useValue: resolved },
         {
@@ -76,7 +74,7 @@ export class BatonAuthModule {
         BatonClient,
         KeyStore,
         RevocationStore,
-        JwtStrategy,
+        AccessTokenVerifier,
         VerifiedTokenCache,
         AuthRuntime,
         { provide: APP_GUARD, useClass: JwtAuthGuard },

@@ -4,7 +4,7 @@ import type { Principal } from '../principal';
 
 /**
  * Where the guard leaves what it verified for the rest of the pipeline. HTTP requests carry it as
- * `request.user` (the passport convention); a NATS message has no request object, so it is kept
+ * `request.user` (the usual NestJS convention); a NATS message has no request object, so it is kept
  * beside the message's NatsContext for as long as that context lives.
  */
 export interface Authenticated {

@@ -7,6 +7,7 @@ import type { AllowedAlgorithm } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { JwksSource } from './jwks.source';
 import { readTokenHeader, TokenRejected } from './token-header';
+import type { TokenHeader } from './token-header';
 
 /** After a failed fetch, an unknown kid may trigger the next one this soon. */
 const FAILED_FETCH_RETRY_MS = 1000;
@@ -50,6 +51,11 @@ export class KeyStore {
 
   /** The key a token's header names, checked against the key's own algorithm. */
   async keyForToken(token: string): Promise<KeyObject> {
+    return (await this.resolve(token)).key;
+  }
+
+  /** The token's (strictly read) header and the key it names, checked against that key's algorithm. */
+  async resolve(token: string): Promise<{ key: KeyObject; header: TokenHeader }> {
     const header = readTokenHeader(token);
     let entry = this.keys.get(header.kid);
     if (!entry && this.inflight) {
@@ -67,7 +73,7 @@ export class KeyStore {
     if (entry.alg !== header.alg) {
       throw new TokenRejected('algorithm does not match the key');
     }
-    return entry.key;
+    return { key: entry.key, header };
   }
 
   get size(): number {
