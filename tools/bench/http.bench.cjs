@@ -192,7 +192,7 @@ async function main() {
     const ratio = (a, b) => (b ? a / b : NaN);
     const rows = names.map((n) => {
       const s = shipped.results[n];
-      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
+      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} (${bypass.results[n].errors}) | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
         s.peakRssMb,
       )
         .map((v) => v.toFixed(0))
@@ -209,7 +209,7 @@ async function main() {
       `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; one harness-started nats-server; SQLite stores.`,
       '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation.',
       '',
-      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s | Baton ÷ no-auth | floor req/s | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
+      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',

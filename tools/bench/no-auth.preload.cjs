@@ -10,7 +10,11 @@ JwtAuthGuard.prototype.canActivate = async function canActivate(ctx) {
   if (this.reflector.getAllAndOverride(IS_PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])) {
     return true;
   }
-  const match = /^Bearer (.+)$/.exec(this.getRequest(ctx).headers.authorization || '');
+  const authorization =
+    ctx.getType() === 'rpc'
+      ? ctx.switchToRpc().getContext().getHeaders()?.get('authorization')
+      : ctx.switchToHttp().getRequest().headers.authorization;
+  const match = /^Bearer (.+)$/.exec(authorization || '');
   if (match) {
     const principal = JSON.parse(Buffer.from(match[1].split('.')[1], 'base64url').toString());
     setAuthenticated(ctx, { principal, token: match[1] });
