@@ -1,12 +1,26 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { logLevels, strictValidationPipe, validateConfig } from '@baton/auth';
-import { GatewayEnv } from './app/gateway.env';
+import {
+  AuthEnv,
+  createServiceLogger,
+  requestIdFrom,
+  strictValidationPipe,
+  validateConfig,
+} from '@baton/auth';
+import { Headers } from '@baton/contracts';
+import { CSRF_HEADER } from './app/browser-session';
+import { GatewayEnv, parseOrigins, tlsFiles } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
+import { setupOpenApi } from './app/openapi/openapi.setup';
+import { logRequest } from './app/request-log';
 
 /** How many Authorization header lines a request carried (Node keeps only the first in `headers`). */
 function authorizationLines(rawHeaders: string[]): number {
@@ -21,23 +35,88 @@ function authorizationLines(rawHeaders: string[]): number {
 
 async function bootstrap(): Promise<void> {
   const env = validateConfig(GatewayEnv);
+  const { logger, nestLogger } = createServiceLogger('gateway', {
+    level: validateConfig(AuthEnv).LOG_LEVEL,
+  });
+  const tls = tlsFiles(env);
   const adapter = new FastifyAdapter({
+    ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
     bodyLimit: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
+    // The client's X-Request-Id when it is sane, otherwise a fresh one.
+    genReqId: (req: IncomingMessage) => requestIdFrom(req.headers[Headers.requestId]),
+  });
+  const fastify = adapter.getInstance();
+  // First, so that every answer carries the request id, a refusal by the next hook included.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    // The call context (and so every NATS hop) takes the request id from this header.
+    request.headers[Headers.requestId] = request.id;
+    void reply.header(Headers.requestId, request.id);
+    done();
   });
   // Two credentials are ambiguous: refuse them rather than silently verify only the first.
-  adapter.getInstance().addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, _reply, done) => {
     const ambiguous = authorizationLines(request.raw.rawHeaders) > 1;
     done(ambiguous ? new UnauthorizedException('Invalid or missing access token') : undefined);
   });
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {
-    logger: logLevels(),
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logRequest(logger, request, reply);
+    done();
   });
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {
+    logger: nestLogger,
+  });
+  await registerWebSecurity(app, env, tls !== undefined);
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter(env.BODY_LIMIT_BYTES));
   app.enableShutdownHooks();
+  setupOpenApi(app);
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
-  new Logger('gateway').log(`gateway listening on ${await app.getUrl()}`);
+  const gatewayLogger = new Logger('gateway');
+  // Nest names the protocol from its own httpsOptions, which the Fastify adapter does not use.
+  const url = (await app.getUrl()).replace(/^https?:/, tls ? 'https:' : 'http:');
+  if (!tls && !['development', 'test'].includes(process.env['NODE_ENV'] ?? '')) {
+    gatewayLogger.warn(
+      'serving plain HTTP: tokens and cookies cross the network in clear text; set ' +
+        'TLS_CERT_FILE and TLS_KEY_FILE, or terminate TLS in front of the gateway',
+    );
+  }
+  gatewayLogger.log(`gateway listening on ${url}`);
+}
+
+/**
+ * @nestjs/platform-fastify pins its own copy of fastify, whose instance type the plugins' (typed
+ * against the top-level fastify) do not match; at run time they are the same API.
+ */
+function nestPlugin<T>(plugin: T): Parameters<NestFastifyApplication['register']>[0] {
+  return plugin as unknown as Parameters<NestFastifyApplication['register']>[0];
+}
+
+/**
+ * Security headers (helmet; HSTS only when this process serves HTTPS), cookie parsing for cookie
+ * mode, and CORS for the allowlisted origins only (none by default).
+ */
+async function registerWebSecurity(
+  app: NestFastifyApplication,
+  env: GatewayEnv,
+  https: boolean,
+): Promise<void> {
+  // Helmet's default Content-Security-Policy allows what Swagger UI at /docs needs (its own
+  // scripts, inline styles, data: images) and nothing from other origins.
+  await app.register(nestPlugin(fastifyHelmet), {
+    // Over plain HTTP, upgrading the page's requests to https would break Swagger UI.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+    strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  await app.register(nestPlugin(fastifyCookie));
+  const allowed = new Set(parseOrigins(env.CORS_ORIGINS));
+  app.enableCors({
+    origin: (origin: string | undefined, cb: (err: Error | null, allow: boolean) => void) =>
+      cb(null, origin !== undefined && allowed.has(origin)),
+    credentials: true,
+    exposedHeaders: [Headers.requestId, CSRF_HEADER],
+    maxAge: 600,
+  });
 }
 
 void bootstrap().catch((err: unknown) => {

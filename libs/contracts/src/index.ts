@@ -1,4 +1,6 @@
 export * from './lib/subjects';
+export * from './lib/nats-permissions';
+export * from './lib/nats-server-config';
 export * from './lib/headers';
 export * from './lib/rpc-error';
 export * from './lib/auth.dto';

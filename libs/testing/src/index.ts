@@ -6,3 +6,6 @@ export * from './lib/token-factory';
 export * from './lib/http';
 export * from './lib/nats-rpc';
 export * from './lib/service-db';
+export * from './lib/tcp-proxy';
+export * from './lib/retrying-load';
+export * from './lib/secure-nats-server';

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
@@ -10,6 +10,7 @@ import { NatsServiceTokenSource } from './client/nats-service-token.source';
 import { ServiceTokenSource } from './client/service-token.source';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
+import { natsConnectionOptions, natsSecurityWarnings } from './nats-connection';
 import { CallContextInterceptor } from './context/call-context.interceptor';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
@@ -48,6 +49,7 @@ export class BatonAuthModule {
       jwksRefetchIntervalMs: 10_000,
       serviceSecret: env.SERVICE_SECRET,
       verifiedTokenCacheSize: env.VERIFIED_TOKEN_CACHE_SIZE,
+      revocationReplicas: env.NATS_KV_REPLICAS,
     };
     const serviceTokens: Provider[] = resolved.serviceSecret
       ? [{ provide: ServiceTokenSource, useClass: NatsServiceTokenSource }]
@@ -58,16 +60,21 @@ export class BatonAuthModule {
         { provide: BATON_AUTH_OPTIONS, useValue: resolved },
         {
           provide: BATON_NATS_CLIENT,
-          useFactory: () =>
-            ClientProxyFactory.create({
+          useFactory: () => {
+            // Once per process: every Baton process (the gateway too) makes this client.
+            for (const warning of natsSecurityWarnings(env)) {
+              new Logger('BatonAuth').warn(warning);
+            }
+            return ClientProxyFactory.create({
               transport: Transport.NATS,
               options: {
-                servers: resolved.natsServers,
+                ...natsConnectionOptions(resolved.service, env),
                 name: `${resolved.service}-client`,
                 maxReconnectAttempts: -1,
                 reconnectTimeWait: 500,
               },
-            }),
+            });
+          },
         },
         { provide: JwksSource, useClass: NatsJwksSource },
         ...serviceTokens,

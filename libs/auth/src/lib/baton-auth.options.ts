@@ -16,4 +16,6 @@ export interface BatonAuthOptions {
   serviceSecret?: string;
   /** How many verified tokens to remember (0 turns the cache off). */
   verifiedTokenCacheSize: number;
+  /** Replicas of the revocation bucket's stream when this process creates it (default 1). */
+  revocationReplicas?: number;
 }

@@ -1,15 +1,18 @@
 import { BadRequestException, HttpException, Logger, ValidationPipe } from '@nestjs/common';
 import type { ArgumentMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice, LogLevel, Type } from '@nestjs/common';
-import { Transport } from '@nestjs/microservices';
+import type { INestMicroservice, Type } from '@nestjs/common';
+import { ServerNats } from '@nestjs/microservices';
 import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
-import type { MicroserviceOptions } from '@nestjs/microservices';
-import type { NatsConnection } from 'nats';
+import type { MicroserviceOptions, NatsContext, NatsOptions } from '@nestjs/microservices';
+import type { Msg, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
 import { queueGroup } from '@baton/contracts';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
+import { natsConnectionOptions } from './nats-connection';
 import { RpcErrorFilter } from './errors/rpc-error.filter';
+import { MessageLoggingInterceptor } from './logging/message-logging.interceptor';
+import { createServiceLogger } from './logging/service-logger';
 
 /**
  * Validation used at every hop: unknown fields are refused, not silently dropped, and a validator
@@ -83,33 +86,136 @@ class TolerantNatsDeserializer extends NatsRequestJSONDeserializer {
   }
 }
 
-export function logLevels(level = process.env['LOG_LEVEL'] ?? 'log'): LogLevel[] {
-  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  const at = order.indexOf(level as LogLevel);
-  return order.slice(0, at < 0 ? 4 : at + 1);
+/** How long a stopping service waits for the requests it took to be answered. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Nest's NATS server closes its connection at once when the application stops, so a request still
+ * being handled loses its reply. This one stops taking messages (its subscriptions drain: what NATS
+ * already sent is handled, the queue-group peers get the rest), waits until every request it took
+ * has been answered, then drains the connection, which flushes those answers.
+ */
+class DrainingNatsServer extends ServerNats {
+  private readonly handlerSubscriptions: Subscription[] = [];
+  private readonly pending = new WeakMap<Msg, { finish(): void; answering: boolean }>();
+  private inFlight = 0;
+  private idle?: () => void;
+
+  override bindEvents(client: NatsConnection): void {
+    // Nest keeps its subscriptions private; collect them here so that close() can drain them.
+    super.bindEvents({
+      subscribe: (subject: string, options?: SubscriptionOptions) => {
+        const sub = client.subscribe(subject, options);
+        this.handlerSubscriptions.push(sub);
+        return sub;
+      },
+    });
+  }
+
+  override async handleMessage(channel: string, msg: Msg): Promise<void> {
+    const entry = { finish: this.track(), answering: false };
+    this.pending.set(msg, entry);
+    try {
+      await super.handleMessage(channel, msg);
+    } catch (err) {
+      entry.finish();
+      throw err;
+    }
+    // A request is finished by its last reply (getPublisher); anything else once it has been handled.
+    if (!entry.answering) {
+      entry.finish();
+    }
+  }
+
+  override getPublisher(msg: Msg, id: string, ctx: NatsContext): (response: unknown) => unknown {
+    const publish = super.getPublisher(msg, id, ctx) as (response: unknown) => unknown;
+    const entry = this.pending.get(msg);
+    if (!msg.reply || !entry) {
+      return publish;
+    }
+    entry.answering = true;
+    return (packet: unknown) => {
+      try {
+        return publish(packet);
+      } finally {
+        const { err, isDisposed } = packet as { err?: unknown; isDisposed?: boolean };
+        if (isDisposed || err !== undefined) {
+          entry.finish();
+        }
+      }
+    };
+  }
+
+  override async close(): Promise<void> {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = this.unwrap<NatsConnection>();
+    } catch {
+      // never connected
+    }
+    if (nc && !nc.isClosed()) {
+      const connection = nc;
+      const drained = (async () => {
+        await Promise.all(this.handlerSubscriptions.map((s) => s.drain().catch(() => undefined)));
+        if (this.inFlight > 0) {
+          this.logger.log(`stopping: answering ${this.inFlight} request(s) in flight`);
+          await new Promise<void>((resolve) => (this.idle = resolve));
+        }
+        await connection.drain();
+      })().then(
+        () => true,
+        () => true,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>(
+        (r) => (timer = setTimeout(() => r(false), SHUTDOWN_GRACE_MS)),
+      );
+      if (!(await Promise.race([drained, late]))) {
+        this.logger.warn(`stopping with ${this.inFlight} request(s) still in flight`);
+      }
+      clearTimeout(timer);
+    }
+    await super.close();
+  }
+
+  private track(): () => void {
+    this.inFlight++;
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        if (--this.inFlight === 0) {
+          this.idle?.();
+        }
+      }
+    };
+  }
 }
 
 /**
  * Starts a Baton NATS service: one queue group per service so replicas share the load, strict
- * validation, errors as `{statusCode, error, message}`, and a clean shutdown on SIGTERM.
+ * validation, errors as `{statusCode, error, message}`, and a clean shutdown on SIGTERM: no new
+ * messages, the ones taken are answered, then the connections close.
  */
 export async function startNatsService(
   service: string,
   module: Type<unknown>,
 ): Promise<INestMicroservice> {
   const env = validateConfig(AuthEnv);
+  const { logger, nestLogger } = createServiceLogger(service, { level: env.LOG_LEVEL });
+  const options: NatsOptions['options'] = {
+    ...natsConnectionOptions(service, env),
+    queue: queueGroup(service),
+    name: `${service}-server`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    deserializer: new TolerantNatsDeserializer(),
+  };
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    transport: Transport.NATS,
-    options: {
-      servers: natsServers(env.NATS_URL),
-      queue: queueGroup(service),
-      name: `${service}-server`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      deserializer: new TolerantNatsDeserializer(),
-    },
-    logger: logLevels(env.LOG_LEVEL),
+    strategy: new DrainingNatsServer(options),
+    logger: nestLogger,
   });
+  app.useGlobalInterceptors(new MessageLoggingInterceptor(logger));
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new RpcErrorFilter());
   app.enableShutdownHooks();

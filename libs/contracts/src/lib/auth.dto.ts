@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsArray,
@@ -20,17 +21,20 @@ export const ROLES = ['user', 'admin', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
 export class RegisterDto {
+  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   @IsWellFormed()
   email: string;
 
+  @ApiProperty({ format: 'password', minLength: 12, maxLength: 256 })
   @IsString()
   @MinLength(12, { message: 'password must be at least 12 characters long' })
   @MaxLength(256)
   @IsWellFormed()
   password: string;
 
+  @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -40,11 +44,13 @@ export class RegisterDto {
 }
 
 export class LoginDto {
+  @ApiProperty({ maxLength: 254, example: 'ada@example.com' })
   @IsString()
   @MaxLength(254)
   @IsWellFormed()
   email: string;
 
+  @ApiProperty({ format: 'password', maxLength: 256 })
   @IsString()
   @MaxLength(256)
   @IsWellFormed()
@@ -52,12 +58,14 @@ export class LoginDto {
 }
 
 export class RefreshDto {
+  @ApiProperty({ maxLength: 512 })
   @IsString()
   @MaxLength(512)
   refreshToken: string;
 }
 
 export class LogoutDto {
+  @ApiPropertyOptional({ maxLength: 512 })
   @IsOptional()
   @IsString()
   @MaxLength(512)
@@ -81,6 +89,7 @@ export class UserIdDto {
 }
 
 export class SetRolesBodyDto {
+  @ApiProperty({ enum: ['user', 'admin'], isArray: true, maxItems: ROLES.length })
   @IsArray()
   @ArrayMaxSize(ROLES.length)
   @IsIn(['user', 'admin'], { each: true, message: 'roles may contain only "user" and "admin"' })
@@ -110,14 +119,17 @@ export const AUDIT_EVENT_TYPES = [
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export class AuditQueryDto {
+  @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
   @IsUUID('4', { message: 'userId must be a UUID' })
   userId?: string;
 
+  @ApiPropertyOptional({ enum: [...AUDIT_EVENT_TYPES] })
   @IsOptional()
   @IsIn([...AUDIT_EVENT_TYPES], { message: 'type is not a known audit event type' })
   type?: AuditEventType;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

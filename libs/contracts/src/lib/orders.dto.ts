@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -15,17 +16,20 @@ import {
 import { Type } from 'class-transformer';
 
 export class OrderItemDto {
+  @ApiProperty({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', example: 'BATON-1' })
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
     message: 'sku must be 1-64 letters, digits, dots, dashes or underscores',
   })
   sku: string;
 
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 10_000 })
   @IsInt()
   @Min(1)
   @Max(10_000)
   quantity: number;
 
+  @ApiProperty({ minimum: 0, maximum: 1_000_000, multipleOf: 0.01, example: 12.5 })
   @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
   @Min(0)
   @Max(1_000_000)
@@ -33,6 +37,7 @@ export class OrderItemDto {
 }
 
 export class CreateOrderBodyDto {
+  @ApiProperty({ type: [OrderItemDto], minItems: 1, maxItems: 100 })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
@@ -56,6 +61,7 @@ export class OrderIdDto {
 }
 
 export class ListOrdersDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

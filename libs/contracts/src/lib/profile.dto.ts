@@ -1,7 +1,9 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { IsWellFormed } from './well-formed.validator';
 
 export class UpdateProfileDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
   @IsOptional()
   @IsString()
   @MinLength(1)
@@ -9,6 +11,7 @@ export class UpdateProfileDto {
   @IsWellFormed()
   displayName?: string;
 
+  @ApiPropertyOptional({ maxLength: 500 })
   @IsOptional()
   @IsString()
   @MaxLength(500)

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,11 +32,16 @@ export function workspaceRoot(from = __dirname): string {
 }
 
 export interface SystemOptions {
+  /** NATS server URL, or several comma-separated (a cluster). */
   natsUrl: string;
   /** Store environment from createTestDatabase(). */
   storeEnv: Record<string, string>;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Extra environment for one service (over `env`), e.g. its own DATABASE_URL. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Processes per service (default 1); replicas share their service's NATS queue group. */
+  replicas?: Partial<Record<ServiceName, number>>;
   /** Modules each service preloads with `node -r` (benchmarks swap in pass-through guards this way). */
   preload?: string[];
 }
@@ -45,17 +51,28 @@ export interface RunningSystem {
   admin: { email: string; password: string };
   /** The service credentials auth was given (SERVICE_CREDENTIALS). */
   serviceSecrets: { orders: string; profile: string };
-  /** Everything each service wrote to stdout and stderr. */
+  /** Everything each service wrote to stdout and stderr (all its replicas). */
   logs: Record<ServiceName, string[]>;
-  /** Process id of each running service. */
-  pid(service: ServiceName): number | undefined;
-  start(service: ServiceName): Promise<void>;
-  stop(service?: ServiceName): Promise<void>;
+  /** How many replicas of the service this system runs. */
+  replicas(service: ServiceName): number;
+  /** Process id of a running service (its first replica unless told). */
+  pid(service: ServiceName, replica?: number): number | undefined;
+  /** Starts a service's replica, or every replica of it that is not running; resolves once it listens. */
+  start(service: ServiceName, replica?: number): Promise<void>;
+  /** Stops a service's replica, every replica of a service, or everything (SIGTERM, SIGKILL after 5 s). */
+  stop(service?: ServiceName, replica?: number): Promise<void>;
+  /** Sends a signal to one replica (the first unless told) and resolves once it has exited. */
+  kill(service: ServiceName, signal?: NodeJS.Signals, replica?: number): Promise<void>;
+  /** Sends a signal to one replica and returns at once (`SIGSTOP` freezes it, `SIGCONT` resumes it). */
+  signal(service: ServiceName, signal: NodeJS.Signals, replica?: number): void;
+  /** Resolves once the gateway's GET /health answers 200. */
+  healthy(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * Boots the real services from the compiled build (`npm run build`) as child processes, the way
- * `npm start` runs them, and waits until the gateway reports every one of them healthy.
+ * `npm start` runs them (or several replicas of some), and waits until the gateway reports every
+ * one of them healthy.
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const root = workspaceRoot();
@@ -64,7 +81,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   }
   const port = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${port}`;
+  // A gateway given a certificate serves HTTPS only (see waitForHealthy).
+  const tls = Boolean(
+    options.env?.['TLS_CERT_FILE'] ?? options.serviceEnv?.gateway?.['TLS_CERT_FILE'],
+  );
+  const gatewayUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const admin = { email: 'admin@baton.test', password: randomBytes(12).toString('base64url') };
   const secrets = {
     orders: randomBytes(18).toString('base64url'),
@@ -84,13 +105,20 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
   const generated = generatedServices(root);
   const all: ServiceName[] = [...SERVICES, ...generated];
-  const children = new Map<ServiceName, ChildProcess>();
+  const replicaCount = (s: ServiceName) => Math.max(1, options.replicas?.[s] ?? 1);
+  const instance = (s: ServiceName, replica: number) => `${s}#${replica}`;
+  const replicasOf = (s: ServiceName) => Array.from({ length: replicaCount(s) }, (_, i) => i);
+  const children = new Map<string, ChildProcess>();
   const logs = Object.fromEntries(all.map((s) => [s, [] as string[]])) as Record<
     ServiceName,
     string[]
   >;
 
-  const start = async (service: ServiceName): Promise<void> => {
+  const startOne = async (service: ServiceName, replica: number): Promise<void> => {
+    const running = children.get(instance(service, replica));
+    if (running && running.exitCode === null && running.signalCode === null) {
+      return;
+    }
     const child = spawn(
       process.execPath,
       [
@@ -104,36 +132,74 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         env: {
           ...env,
           ...(service in secrets ? { SERVICE_SECRET: secrets[service as 'orders'] } : {}),
+          ...options.serviceEnv?.[service],
         },
       },
     );
-    children.set(service, child);
-    const from = logs[service].length;
-    child.stdout?.on('data', (d: Buffer) => logs[service].push(d.toString()));
-    child.stderr?.on('data', (d: Buffer) => logs[service].push(d.toString()));
+    children.set(instance(service, replica), child);
+    const own: string[] = [];
+    const record = (d: Buffer) => {
+      own.push(d.toString());
+      logs[service].push(d.toString());
+    };
+    child.stdout?.on('data', record);
+    child.stderr?.on('data', record);
     await waitForLog(
       child,
-      logs[service],
-      from,
+      own,
+      0,
       service === 'gateway' ? 'gateway listening' : 'listening on NATS',
     );
   };
 
-  const stop = async (service?: ServiceName): Promise<void> => {
-    const targets = service ? [service] : [...all].reverse();
-    await Promise.all(
-      targets.map(async (s) => {
-        const child = children.get(s);
-        children.delete(s);
-        if (child && child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise((r) => child.once('exit', r));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(timer);
-        }
-      }),
-    );
+  const start = async (service: ServiceName, replica?: number): Promise<void> => {
+    const targets = replica === undefined ? replicasOf(service) : [replica];
+    await Promise.all(targets.map((r) => startOne(service, r)));
+  };
+
+  const stopOne = async (key: string): Promise<void> => {
+    const child = children.get(key);
+    children.delete(key);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      child.kill('SIGCONT'); // in case a test froze it
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+
+  const stop = async (service?: ServiceName, replica?: number): Promise<void> => {
+    if (service === undefined) {
+      await Promise.all([...children.keys()].reverse().map((key) => stopOne(key)));
+      return;
+    }
+    const targets = replica === undefined ? replicasOf(service) : [replica];
+    await Promise.all(targets.map((r) => stopOne(instance(service, r))));
+  };
+
+  const runningChild = (service: ServiceName, replica: number): ChildProcess => {
+    const child = children.get(instance(service, replica));
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${service} replica ${replica} is not running`);
+    }
+    return child;
+  };
+
+  const kill = async (
+    service: ServiceName,
+    signal: NodeJS.Signals = 'SIGKILL',
+    replica = 0,
+  ): Promise<void> => {
+    const child = runningChild(service, replica);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+
+  const signal = (service: ServiceName, name: NodeJS.Signals, replica = 0): void => {
+    runningChild(service, replica).kill(name);
   };
 
   try {
@@ -146,8 +212,20 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const tail = all.map((s) => `--- ${s}\n${logs[s].join('').slice(-2000)}`).join('\n');
     throw new Error(`${String(err)}\n${tail}`);
   }
-  const pid = (service: ServiceName) => children.get(service)?.pid;
-  return { gatewayUrl, admin, serviceSecrets: secrets, logs, pid, start, stop };
+  const pid = (service: ServiceName, replica = 0) => children.get(instance(service, replica))?.pid;
+  return {
+    gatewayUrl,
+    admin,
+    serviceSecrets: secrets,
+    logs,
+    replicas: replicaCount,
+    pid,
+    start,
+    stop,
+    kill,
+    signal,
+    healthy: (timeoutMs?: number) => waitForHealthy(gatewayUrl, timeoutMs),
+  };
 }
 
 function waitForLog(
@@ -183,8 +261,13 @@ async function waitForHealthy(gatewayUrl: string, timeoutMs = 30_000): Promise<v
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${gatewayUrl}/health`);
-      last = await res.text();
+      const res = gatewayUrl.startsWith('https:')
+        ? await httpsGet(`${gatewayUrl}/health`)
+        : await fetch(`${gatewayUrl}/health`).then(async (r) => ({
+            status: r.status,
+            text: await r.text(),
+          }));
+      last = res.text;
       if (res.status === 200) {
         return;
       }
@@ -194,4 +277,18 @@ async function waitForHealthy(gatewayUrl: string, timeoutMs = 30_000): Promise<v
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the system did not become healthy: ${last}`);
+}
+
+/** GET over HTTPS accepting any certificate (tests use throwaway self-signed ones). */
+function httpsGet(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -10,9 +10,14 @@ import {
 import type { ArgumentsHost } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import { QueryFailedError } from 'typeorm';
 import { DomainException } from './domain.exception';
 import { RemoteException } from './remote.exception';
 import { RpcErrorFilter, toErrorBody } from './rpc-error.filter';
+
+/** An error as Node's net module or node-postgres raise it: a message and a `code`. */
+const withCode = (message: string, code: string): Error =>
+  Object.assign(new Error(message), { code });
 
 class OrderException extends DomainException<'ORDER_NOT_FOUND' | 'RATE_LIMITED'> {
   static notFound(): OrderException {
@@ -145,6 +150,52 @@ describe('toErrorBody', () => {
   });
 });
 
+describe('toErrorBody for a database that cannot be reached', () => {
+  const sut = toErrorBody;
+  const unavailable = {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'Database unavailable; try again',
+  };
+
+  it.each([
+    [
+      'the pool cannot connect (ECONNREFUSED)',
+      withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+    ],
+    ['the connection was reset', withCode('read ECONNRESET', 'ECONNRESET')],
+    ['node-postgres lost the connection', new Error('Connection terminated unexpectedly')],
+    ['the pool timed out connecting', new Error('timeout exceeded when trying to connect')],
+    [
+      'PostgreSQL is shutting down (57P01)',
+      withCode('terminating connection due to administrator command', '57P01'),
+    ],
+    ['a connection exception (SQLSTATE class 08)', withCode('connection failure', '08006')],
+    [
+      'a query TypeORM wrapped after the connection dropped',
+      new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly')),
+    ],
+    [
+      'a query TypeORM wrapped after a refused connection',
+      new QueryFailedError(
+        'SELECT 1',
+        [],
+        withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      ),
+    ],
+  ])('should answer 503 "Database unavailable" when %s', (_label, exception) => {
+    expect(sut(exception)).toEqual(unavailable);
+  });
+
+  it.each([
+    ['a unique violation', new QueryFailedError('INSERT', [], withCode('duplicate key', '23505'))],
+    ['a syntax error', withCode('syntax error at or near "SELEC"', '42601')],
+    ['a message that merely mentions ECONNREFUSED', new Error('ECONNREFUSED 10.0.0.5:5432')],
+  ])('should still answer 500 for %s', (_label, exception) => {
+    expect(sut(exception).statusCode).toBe(500);
+  });
+});
+
 describe(RpcErrorFilter.name, () => {
   let sut: RpcErrorFilter;
   let logged: jest.SpyInstance;
@@ -186,6 +237,17 @@ describe(RpcErrorFilter.name, () => {
       message: 'Internal server error',
     });
     expect(logged).toHaveBeenCalledWith('Unhandled TypeError in a NATS handler', bug.stack);
+  });
+
+  it('should log an unreachable database in one line, without a stack', async () => {
+    const refused = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+
+    await expect(firstValueFrom(sut.catch(refused, host))).rejects.toMatchObject({
+      statusCode: 503,
+    });
+    expect(logged).toHaveBeenCalledWith(
+      'Database unreachable: connect ECONNREFUSED 127.0.0.1:5432',
+    );
   });
 
   it('should log a 503 it passes on', async () => {

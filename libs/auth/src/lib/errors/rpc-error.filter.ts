@@ -6,6 +6,47 @@ import type { Observable } from 'rxjs';
 import { errorBody, isErrorBody } from '@baton/contracts';
 import type { ErrorBody } from '@baton/contracts';
 
+/** Network failures of a database driver, and PostgreSQL's "cannot serve you now" codes. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+/** What node-postgres and its pool say when the connection is gone or cannot be had. */
+const UNREACHABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * True when the error (or the driver error TypeORM wraps in it) says the database cannot be
+ * reached, as opposed to a query it refused: the caller may retry, so it is a 503, not a 500.
+ */
+export function isDatabaseUnreachable(exception: unknown, depth = 0): boolean {
+  if (!(exception instanceof Error) || depth > 2) {
+    return false;
+  }
+  const { code, driverError, cause } = exception as Error & {
+    code?: unknown;
+    driverError?: unknown;
+    cause?: unknown;
+  };
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) {
+    return true; // SQLSTATE class 08: connection exception
+  }
+  return (
+    UNREACHABLE_MESSAGES.test(exception.message) ||
+    isDatabaseUnreachable(driverError, depth + 1) ||
+    isDatabaseUnreachable(cause, depth + 1)
+  );
+}
+
 /** Turns any exception into the `{statusCode, error, message}` body an HTTP error would carry. */
 export function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof HttpException) {
@@ -28,6 +69,9 @@ export function toErrorBody(exception: unknown): ErrorBody {
       return errorBody(error.statusCode, error.message, error.retryAfter);
     }
   }
+  if (isDatabaseUnreachable(exception)) {
+    return errorBody(503, 'Database unavailable; try again');
+  }
   return errorBody(500, 'Internal server error');
 }
 
@@ -41,7 +85,10 @@ export class RpcErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
     const body = toErrorBody(exception);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503 && isDatabaseUnreachable(exception)) {
+      // Expected while the database is away; one line per request, no stack.
+      this.logger.error(`Database unreachable: ${(exception as Error).message}`);
+    } else if (body.statusCode >= 500) {
       const name = exception instanceof Error ? exception.name : typeof exception;
       this.logger.error(
         `Unhandled ${name} in a NATS handler`,

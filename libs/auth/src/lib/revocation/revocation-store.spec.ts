@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import type { KV, NatsConnection } from 'nats';
 import { REVOCATION_BUCKET } from '@baton/contracts';
-import { freePort, natsServerBinary } from '@baton/testing';
+import { freePort, natsServerBinary, startNatsServer } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { RevocationStore } from './revocation-store';
@@ -222,6 +222,39 @@ describe(RevocationStore.name, () => {
         other.onApplicationShutdown();
         expect(other.isCurrent).toBe(false);
       });
+    });
+  });
+
+  // A fresh server (no bucket yet), so that the store is the one that creates it.
+  describe('creating the bucket', () => {
+    it('should give its stream one replica by default', async () => {
+      const fresh = await startNatsServer();
+      const nc = await connect({ servers: fresh.url });
+      const sut = new RevocationStore(options);
+      try {
+        await sut.start(nc);
+
+        const info = await (await nc.jetstreamManager()).streams.info(`KV_${REVOCATION_BUCKET}`);
+        expect(info.config.num_replicas).toBe(1);
+      } finally {
+        sut.onApplicationShutdown();
+        await nc.close();
+        await fresh.stop();
+      }
+    });
+
+    it('should ask for the configured number of replicas', async () => {
+      const fresh = await startNatsServer();
+      const nc = await connect({ servers: fresh.url });
+      const sut = new RevocationStore({ ...options, revocationReplicas: 3 });
+      try {
+        // A lone server cannot hold three replicas; that it says so shows the setting reached it.
+        await expect(sut.start(nc)).rejects.toThrow(/replicas/);
+      } finally {
+        sut.onApplicationShutdown();
+        await nc.close();
+        await fresh.stop();
+      }
     });
   });
 

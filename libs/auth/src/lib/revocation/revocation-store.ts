@@ -17,6 +17,12 @@ export type RevocationKind = 'jti' | 'sid';
 
 /** How long past a token's lifetime a revocation is kept, for clock skew. */
 const MARGIN_SECONDS = 60;
+/** Timeout of the JetStream API calls behind the bucket. */
+const JS_API_TIMEOUT_MS = 2000;
+/** A watch that reads nothing for this long before it has caught up is replaced. */
+const WATCH_STALL_MS = 2000;
+/** The longest pause between two attempts to replace the watch. */
+const MAX_RESTART_DELAY_MS = 1000;
 
 /**
  * The revocation list, held by NATS in a JetStream key-value bucket (`sid.<id>`, `jti.<id>`) whose
@@ -101,9 +107,11 @@ export class RevocationStore implements OnApplicationShutdown {
     if (!this.nc) {
       return;
     }
-    this.kv = await this.nc.jetstream().views.kv(REVOCATION_BUCKET, {
+    // A short API timeout: while JetStream elects leaders, retry soon rather than wait 5 s.
+    this.kv = await this.nc.jetstream({ timeout: JS_API_TIMEOUT_MS }).views.kv(REVOCATION_BUCKET, {
       history: 1,
       ttl: (this.options.accessTokenTtl + MARGIN_SECONDS) * 1000,
+      replicas: this.options.revocationReplicas ?? 1,
     });
     let initialized!: () => void;
     let failed!: (err: unknown) => void;
@@ -111,26 +119,53 @@ export class RevocationStore implements OnApplicationShutdown {
       initialized = resolve;
       failed = reject;
     });
+    // nats.js may never call initializedFn (its ordered consumer reset while reading): a watch
+    // that makes no progress for a while is given up, and the caller starts another.
+    let stall: NodeJS.Timeout | undefined;
+    let catchingUp = true;
+    const progressed = () => {
+      clearTimeout(stall);
+      stall = setTimeout(
+        () => failed(new Error('revocation watch stalled before it caught up')),
+        WATCH_STALL_MS,
+      );
+    };
     const watch = await this.kv.watch({ initializedFn: () => initialized() });
     this.watch = watch;
+    progressed();
+    const caughtUp = () => {
+      catchingUp = false;
+      clearTimeout(stall);
+    };
+    void ready.then(caughtUp, caughtUp);
     void (async () => {
       for await (const entry of watch) {
         this.apply(entry);
-      }
-    })()
-      .then(() => failed(new Error('revocation watch ended')))
-      .catch((err: unknown) => {
-        failed(err);
-        // A watch that ends without being replaced leaves the copy stale: start another.
-        if (this.watch === watch && !this.stopped) {
-          this.current = false;
-          this.logger.warn(
-            `revocation watch ended: ${err instanceof Error ? err.message : String(err)}`,
-          );
-          void this.restartWatch();
+        if (catchingUp) {
+          progressed();
         }
-      });
-    await ready;
+      }
+      throw new Error('revocation watch ended');
+    })().catch((err: unknown) => {
+      failed(err);
+      // A watch that ends without being replaced leaves the copy stale: start another.
+      if (this.watch === watch && !this.stopped) {
+        this.current = false;
+        this.logger.warn(
+          `revocation watch ended: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        void this.restartWatch();
+      }
+    });
+    try {
+      await ready;
+    } catch (err) {
+      if (this.watch === watch) {
+        this.watch = undefined;
+      }
+      watch.stop();
+      throw err;
+    }
     this.current = true;
   }
 
@@ -155,7 +190,7 @@ export class RevocationStore implements OnApplicationShutdown {
             `revocation watch restart failed, retrying: ${err instanceof Error ? err.message : String(err)}`,
           );
           await new Promise((r) => setTimeout(r, delay));
-          delay = Math.min(delay * 2, 5000);
+          delay = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
         }
       }
     } finally {

@@ -1,0 +1,112 @@
+import type { LoggerService, LogLevel } from '@nestjs/common';
+import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
+import type { Params } from 'nestjs-pino';
+import { pino, stdTimeFunctions } from 'pino';
+import type { DestinationStream, Level, Logger } from 'pino';
+import { currentCallContext } from '../context/call-context';
+
+const PINO_LEVELS: Record<LogLevel, Level> = {
+  fatal: 'fatal',
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+/** The pino level for a `LOG_LEVEL` value (Nest's names); `info` when unset or unknown. */
+export function pinoLevel(level: string | undefined): Level {
+  return PINO_LEVELS[level as LogLevel] ?? 'info';
+}
+
+/**
+ * Fields whose values never reach a log line, whoever logs them: nothing logs them on purpose, this
+ * is the net under a mistake (a logged request, message or call context).
+ */
+export const REDACTED_LOG_PATHS = [
+  'authorization',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'password',
+  'secret',
+  '*.authorization',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.password',
+  '*.secret',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers.cookie',
+];
+
+/** The request id and subject (`sub`) of the request being handled, if any. */
+export function callContextLogFields(): { requestId?: string; sub?: string } {
+  const ctx = currentCallContext();
+  if (!ctx) {
+    return {};
+  }
+  return ctx.principal
+    ? { requestId: ctx.requestId, sub: ctx.principal.sub }
+    : { requestId: ctx.requestId };
+}
+
+export interface ServiceLoggerOptions {
+  /** A `LOG_LEVEL` value (`fatal`, `error`, `warn`, `log`, `debug`, `verbose`); default `log`. */
+  level?: string;
+  /** Where lines go; stdout by default (tests pass a stream). */
+  destination?: DestinationStream;
+}
+
+/**
+ * A JSON logger for one service: every line names the service and, while a request or message is
+ * being handled, carries its request id and the caller's `sub` (read from the call context).
+ */
+export function createPinoLogger(service: string, options: ServiceLoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: pinoLevel(options.level),
+      base: { service, pid: process.pid },
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: callContextLogFields,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+    },
+    options.destination,
+  );
+}
+
+export interface ServiceLogger {
+  /** The pino logger itself, for structured lines (`logger.info({ subject }, 'message handled')`). */
+  logger: Logger;
+  /** The same logger behind Nest's `LoggerService` (what `new Logger(ctx).log(…)` writes to). */
+  nestLogger: LoggerService;
+}
+
+/**
+ * nestjs-pino's PinoLogger writes to one logger per process (the first it was given) or to the
+ * request's own; this one always writes to its own, which carries the call context by itself.
+ */
+class OwnPinoLogger extends PinoLogger {
+  constructor(
+    private readonly own: Logger,
+    params: Params,
+  ) {
+    super(params);
+  }
+
+  override get logger(): Logger {
+    return this.own;
+  }
+}
+
+/** The process's logger, for Nest (`NestFactory.create(…, { logger: nestLogger })`) and direct use. */
+export function createServiceLogger(
+  service: string,
+  options: ServiceLoggerOptions = {},
+): ServiceLogger {
+  const logger = createPinoLogger(service, options);
+  const params: Params = { pinoHttp: { logger }, renameContext: 'context' };
+  return { logger, nestLogger: new NestPinoLogger(new OwnPinoLogger(logger, params), params) };
+}
