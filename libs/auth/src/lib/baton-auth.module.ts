@@ -70,8 +70,6 @@ export class BatonAuthModule {
               options: {
                 ...natsConnectionOptions(resolved.service, env),
                 name: `${resolved.service}-client`,
-                maxReconnectAttempts: -1,
-                reconnectTimeWait: 500,
               },
             });
           },

@@ -14,7 +14,14 @@ export interface NatsConnectionEnv {
 
 export type NatsConnectionSettings = Pick<
   ConnectionOptions,
-  'servers' | 'user' | 'pass' | 'tls' | 'inboxPrefix'
+  | 'servers'
+  | 'user'
+  | 'pass'
+  | 'tls'
+  | 'inboxPrefix'
+  | 'maxReconnectAttempts'
+  | 'reconnectTimeWait'
+  | 'timeout'
 >;
 
 /**
@@ -31,6 +38,11 @@ export function natsConnectionOptions(
   const settings: NatsConnectionSettings = {
     servers: natsServers(env.NATS_URL || 'nats://127.0.0.1:4222'),
     inboxPrefix: natsInboxPrefix(service),
+    // Reconnect for ever, quickly, and give up on a node that does not answer within 2 s (the
+    // default 20 s would stall a cluster recovery for that long).
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    timeout: 2000,
   };
   if (env.NATS_USER) {
     settings.user = env.NATS_USER;

@@ -85,7 +85,16 @@ describe(startNatsService.name, () => {
 
     let closed = false;
     const closing = first.close().then(() => (closed = true));
-    // Once first has stopped taking messages, every request goes to second.
+    // Once first has stopped taking messages (its unsubscribe reached the server), every request
+    // goes to second.
+    const deadline = Date.now() + 5000;
+    while (
+      (await natsRequest(nc, `${SERVICE}.which`, {}, undefined, 2000)).response?.by !== 'second'
+    ) {
+      if (Date.now() > deadline) {
+        throw new Error('first never stopped taking new requests');
+      }
+    }
     const during = await Promise.all(
       Array.from({ length: 20 }, () => natsRequest(nc, `${SERVICE}.which`, {}, undefined, 2000)),
     );

@@ -207,8 +207,6 @@ export async function startNatsService(
     ...natsConnectionOptions(service, env),
     queue: queueGroup(service),
     name: `${service}-server`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
     deserializer: new TolerantNatsDeserializer(),
   };
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {

@@ -471,6 +471,8 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
     });
 
     describe(natsConnectionOptions.name, () => {
+      const reconnecting = { maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 2000 };
+
       it('should give TLS files, the user and a private inbox prefix when they are set', () => {
         expect(
           natsConnectionOptions('orders', {
@@ -491,6 +493,7 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
             keyFile: '/tls/client-key.pem',
           },
           inboxPrefix: '_INBOX.orders',
+          ...reconnecting,
         });
       });
 
@@ -498,6 +501,7 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
         expect(natsConnectionOptions('gateway', { NATS_TLS_CA_FILE: '' })).toEqual({
           servers: ['nats://127.0.0.1:4222'],
           inboxPrefix: '_INBOX.gateway',
+          ...reconnecting,
         });
       });
     });
