@@ -7,7 +7,6 @@ import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { IS_PUBLIC_KEY } from '../auth.constants';
 import { setAuthenticated } from '../context/principal-slot';
-import type { Principal } from '../principal';
 import { AccessTokenVerifier } from '../verification/access-token.verifier';
 
 const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/i;
@@ -35,12 +34,12 @@ export class JwtAuthGuard implements CanActivate {
     if (!token) {
       throw new UnauthorizedException(INVALID);
     }
-    const hit = this.refuseOnFailure(() => this.verifier.cached(token));
-    if (hit) {
-      setAuthenticated(ctx, { principal: hit, token });
+    const verified = this.refuseOnFailure(() => this.verifier.verify(token));
+    if (!(verified instanceof Promise)) {
+      setAuthenticated(ctx, { principal: verified, token });
       return true;
     }
-    return this.verifier.verify(token).then(
+    return verified.then(
       (principal) => {
         setAuthenticated(ctx, { principal, token });
         return true;
@@ -64,7 +63,7 @@ export class JwtAuthGuard implements CanActivate {
     return typeof value === 'string' ? value : undefined;
   }
 
-  private refuseOnFailure(fn: () => Principal | undefined): Principal | undefined {
+  private refuseOnFailure<T>(fn: () => T): T {
     try {
       return fn();
     } catch (err) {

@@ -54,6 +54,15 @@ export class KeyStore {
     return (await this.resolve(token)).key;
   }
 
+  /** The key a header names when it is already held (no fetch), checked against its algorithm. */
+  known(header: TokenHeader): KeyObject | undefined {
+    const entry = this.keys.get(header.kid);
+    if (entry && entry.alg !== header.alg) {
+      throw new TokenRejected('algorithm does not match the key');
+    }
+    return entry?.key;
+  }
+
   /** The token's (strictly read) header and the key it names, checked against that key's algorithm. */
   async resolve(token: string): Promise<{ key: KeyObject; header: TokenHeader }> {
     const header = readTokenHeader(token);

@@ -7,7 +7,7 @@ import { BATON_AUTH_OPTIONS, MAX_CLOCK_SKEW_SECONDS } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { VerifiedTokenCache } from '../guards/verified-token-cache';
 import { KeyStore } from '../keys/key-store';
-import { TokenRejected } from '../keys/token-header';
+import { readTokenHeader, TokenRejected } from '../keys/token-header';
 import type { TokenHeader } from '../keys/token-header';
 import type { Principal } from '../principal';
 import { RevocationStore } from '../revocation/revocation-store';
@@ -45,13 +45,24 @@ export class AccessTokenVerifier {
     return principal;
   }
 
-  /** Verifies a token fully (or takes it from the cache) and returns its principal. */
-  async verify(token: string): Promise<Principal> {
+  /**
+   * Verifies a token fully (or takes it from the cache) and returns its principal: at once when the
+   * key is already held, once the JWKS has been fetched otherwise. Throws (or rejects) on failure.
+   */
+  verify(token: string): Principal | Promise<Principal> {
     const hit = this.cached(token);
     if (hit) {
       return hit;
     }
-    const { key, header } = await this.keys.resolve(token);
+    const header = readTokenHeader(token);
+    const key = this.keys.known(header);
+    if (key) {
+      return this.accept(token, key, header);
+    }
+    return this.keys.resolve(token).then((found) => this.accept(token, found.key, found.header));
+  }
+
+  private accept(token: string, key: KeyObject, header: TokenHeader): Principal {
     const principal = this.check(token, key, header);
     this.revocations.assertUsable(principal);
     this.verified.set(token, principal);
