@@ -10,26 +10,15 @@ import {
   MinLength,
 } from 'class-validator';
 import { Type } from 'class-transformer';
-import { validateConfig } from '@baton/auth';
+import { AuthEnv, validateConfig } from '@baton/auth';
 
-/** The auth service's own settings (DESIGN.md, Configuration). */
-export class AuthServiceEnv {
+/**
+ * The auth service's own settings (DESIGN.md, Configuration), beside those every service reads
+ * (issuer, audience, access-token lifetime, NATS).
+ */
+export class AuthServiceEnv extends AuthEnv {
   @IsIn(['RS256', 'ES256'], { message: 'JWT_ALG must be RS256 or ES256' })
   JWT_ALG: 'RS256' | 'ES256' = 'RS256';
-
-  @IsString()
-  @MinLength(1)
-  JWT_ISSUER = 'baton-auth';
-
-  @IsString()
-  @MinLength(1)
-  JWT_AUDIENCE = 'baton';
-
-  @Type(() => Number)
-  @IsInt()
-  @Min(60)
-  @Max(86_400)
-  ACCESS_TOKEN_TTL = 900;
 
   /** Inactivity lifetime of a refresh token, in seconds. */
   @Type(() => Number)
