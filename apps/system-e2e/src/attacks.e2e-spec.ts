@@ -1,4 +1,4 @@
-import { connect, headers as natsHeaders, JSONCodec } from 'nats';
+import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import {
   createPrivateKey,
@@ -11,16 +11,14 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
-import {
-  createTestDatabase,
+import { bootSystem, queryServiceDb, SERVICES, TokenFactory } from '@baton/testing';
+import type {
+  BootedSystem,
   HttpClient,
-  queryServiceDb,
-  SERVICES,
-  startNatsServer,
-  startSystem,
-  TokenFactory,
+  RunningSystem,
+  RpcReply,
+  TestDatabase,
 } from '@baton/testing';
-import type { NatsServerHandle, RunningSystem, RpcReply, TestDatabase } from '@baton/testing';
 
 /**
  * Issue #4: the security model under attack. Every hostile credential below is presented to the
@@ -178,7 +176,7 @@ function record(transport: string, cls: string, outcome: string): void {
 }
 
 describe('Attacks on the security model', () => {
-  let nats: NatsServerHandle;
+  let booted: BootedSystem;
   let db: TestDatabase;
   let system: RunningSystem;
   let http: HttpClient;
@@ -254,15 +252,10 @@ describe('Attacks on the security model', () => {
     const address = trap.address();
     trapUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-    nats = await startNatsServer();
-    db = await createTestDatabase();
-    system = await startSystem({
-      natsUrl: nats.url,
-      storeEnv: db.env,
+    booted = await bootSystem({
       env: { NATS_REQUEST_TIMEOUT_MS: '2000' },
     });
-    http = new HttpClient(system.gatewayUrl);
-    nc = await connect({ servers: nats.url });
+    ({ db, system, http, nc } = booted);
 
     for (const user of [alice, bob]) {
       expect((await http.post('/auth/register', user)).status).toBe(201);
@@ -300,10 +293,7 @@ describe('Attacks on the security model', () => {
       );
       process.stdout.write(`\nattack tally\n${lines.join('\n')}\n`);
     }
-    await nc?.close();
-    await system?.stop();
-    await nats?.stop();
-    await db?.drop();
+    await booted?.stop();
     await new Promise((resolve) => trap?.close(resolve));
   });
 

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
-import { connect, headers as natsHeaders, JSONCodec } from 'nats';
+import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
-import {
-  createTestDatabase,
-  HttpClient,
-  natsRequest,
-  queryServiceDb,
-  SERVICES,
-  startNatsServer,
-  startSystem,
-} from '@baton/testing';
+import { bootSystem, natsRequest, queryServiceDb, SERVICES } from '@baton/testing';
 import type {
+  BootedSystem,
+  HttpClient,
   HttpResult,
-  NatsServerHandle,
   RpcReply,
   RunningSystem,
   TestDatabase,
@@ -198,7 +191,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const own = (o: Record<string, unknown>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 describe('Hostile input', () => {
-  let nats: NatsServerHandle;
+  let booted: BootedSystem;
   let db: TestDatabase;
   let system: RunningSystem;
   let http: HttpClient;
@@ -321,15 +314,10 @@ describe('Hostile input', () => {
   }
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    db = await createTestDatabase();
-    system = await startSystem({
-      natsUrl: nats.url,
-      storeEnv: db.env,
+    booted = await bootSystem({
       env: { NATS_REQUEST_TIMEOUT_MS: '2000' },
     });
-    http = new HttpClient(system.gatewayUrl);
-    nc = await connect({ servers: nats.url });
+    ({ db, system, http, nc } = booted);
     passwords.push(system.admin.password);
     carolId = (await http.post('/auth/register', carol)).body.id;
     expect((await http.post('/auth/register', dave)).status).toBe(201);
@@ -351,10 +339,7 @@ describe('Hostile input', () => {
       );
       process.stdout.write(`\nhostile input tally\n${lines.join('\n')}\n`);
     }
-    await nc?.close();
-    await system?.stop();
-    await nats?.stop();
-    await db?.drop();
+    await booted?.stop();
   });
 
   describe('gateway bodies', () => {

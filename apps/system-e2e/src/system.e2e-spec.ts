@@ -1,14 +1,6 @@
-import { connect } from 'nats';
 import type { NatsConnection } from 'nats';
-import {
-  createTestDatabase,
-  HttpClient,
-  natsRequest,
-  startNatsServer,
-  startSystem,
-  TokenFactory,
-} from '@baton/testing';
-import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
+import { bootSystem, natsRequest, TokenFactory } from '@baton/testing';
+import type { BootedSystem, HttpClient, RunningSystem } from '@baton/testing';
 
 /**
  * The whole contract of DESIGN.md, walked over real HTTP against the four real services, a real
@@ -16,8 +8,7 @@ import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testi
  * DATABASE_URL is set).
  */
 describe('Baton end to end', () => {
-  let nats: NatsServerHandle;
-  let db: TestDatabase;
+  let booted: BootedSystem;
   let system: RunningSystem;
   let http: HttpClient;
   let nc: NatsConnection;
@@ -38,22 +29,14 @@ describe('Baton end to end', () => {
   };
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    db = await createTestDatabase();
-    system = await startSystem({
-      natsUrl: nats.url,
-      storeEnv: db.env,
+    booted = await bootSystem({
       env: { NATS_REQUEST_TIMEOUT_MS: '1500' },
     });
-    http = new HttpClient(system.gatewayUrl);
-    nc = await connect({ servers: nats.url });
+    ({ system, http, nc } = booted);
   });
 
   afterAll(async () => {
-    await nc?.close();
-    await system?.stop();
-    await nats?.stop();
-    await db?.drop();
+    await booted?.stop();
   });
 
   describe('registration and login', () => {

@@ -1,7 +1,8 @@
-import { connect, headers as natsHeaders, JSONCodec } from 'nats';
+import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import {
+  bootSystem,
   createTestDatabase,
   HttpClient,
   natsRequest,
@@ -10,7 +11,7 @@ import {
   startSystem,
   TokenFactory,
 } from '@baton/testing';
-import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
+import type { BootedSystem, NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
 
 const KEY_ENCRYPTION_SECRET = 'a-test-key-encryption-secret-of-40-chars!';
 
@@ -19,7 +20,7 @@ const KEY_ENCRYPTION_SECRET = 'a-test-key-encryption-secret-of-40-chars!';
  * a service restart, service identity, key encryption at rest, the audit log and login throttling.
  */
 describe('Token lifecycle', () => {
-  let nats: NatsServerHandle;
+  let booted: BootedSystem;
   let db: TestDatabase;
   let system: RunningSystem;
   let http: HttpClient;
@@ -33,23 +34,15 @@ describe('Token lifecycle', () => {
   };
 
   beforeAll(async () => {
-    nats = await startNatsServer();
-    db = await createTestDatabase();
-    system = await startSystem({
-      natsUrl: nats.url,
-      storeEnv: db.env,
+    booted = await bootSystem({
       env: { KEY_ENCRYPTION_SECRET, NATS_REQUEST_TIMEOUT_MS: '2000' },
     });
-    http = new HttpClient(system.gatewayUrl);
-    nc = await connect({ servers: nats.url });
+    ({ db, system, http, nc } = booted);
     expect((await http.post('/auth/register', user)).status).toBe(201);
   });
 
   afterAll(async () => {
-    await nc?.close();
-    await system?.stop();
-    await nats?.stop();
-    await db?.drop();
+    await booted?.stop();
   });
 
   it('should let exactly one of several concurrent refreshes with the same token succeed', async () => {

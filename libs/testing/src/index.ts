@@ -9,3 +9,4 @@ export * from './lib/service-db';
 export * from './lib/tcp-proxy';
 export * from './lib/retrying-load';
 export * from './lib/secure-nats-server';
+export * from './lib/boot';
