@@ -11,7 +11,7 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
-import { bootSystem, queryServiceDb, SERVICES, TokenFactory } from '@baton/testing';
+import { bootSystem, leaksInLogs, queryServiceDb, SERVICES, TokenFactory } from '@baton/testing';
 import type {
   BootedSystem,
   HttpClient,
@@ -1016,22 +1016,8 @@ describe('Attacks on the security model', () => {
         system.serviceSecrets.profile,
         insiderPemLine,
       ];
-      for (const service of SERVICES) {
-        const log = system.logs[service].join('');
-        expect({ service, accessToken: log.includes('eyJ') }).toEqual({
-          service,
-          accessToken: false,
-        });
-        expect({ service, privateKey: /PRIVATE KEY/.test(log) }).toEqual({
-          service,
-          privateKey: false,
-        });
-        expect({ service, secrets: secrets.filter((s) => log.includes(s)).length }).toEqual({
-          service,
-          secrets: 0,
-        });
-        expect({ service, crash: /^Node\.js v\d+/m.test(log) }).toEqual({ service, crash: false });
-      }
+      expect(SERVICES.every((s) => system.logs[s].length > 0)).toBe(true);
+      expect(leaksInLogs(system.logs, secrets)).toEqual([]);
     });
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
-import { bootSystem, natsRequest, queryServiceDb, SERVICES } from '@baton/testing';
+import { bootSystem, leaksInLogs, natsRequest, queryServiceDb, SERVICES } from '@baton/testing';
 import type {
   BootedSystem,
   HttpClient,
@@ -768,20 +768,8 @@ describe('Hostile input', () => {
     });
 
     it('should have logged no token, refresh token, password or private key, and no crash', () => {
-      for (const service of SERVICES) {
-        const log = system.logs[service].join('');
-        expect({ service, accessToken: log.includes('eyJ') }).toEqual({
-          service,
-          accessToken: false,
-        });
-        expect({ service, privateKey: /PRIVATE KEY/.test(log) }).toEqual({
-          service,
-          privateKey: false,
-        });
-        const leaked = [...refreshTokens, ...passwords].filter((s) => log.includes(s));
-        expect({ service, leaked }).toEqual({ service, leaked: [] });
-        expect({ service, crash: /^Node\.js v\d+/m.test(log) }).toEqual({ service, crash: false });
-      }
+      expect(SERVICES.every((s) => system.logs[s].length > 0)).toBe(true);
+      expect(leaksInLogs(system.logs, [...refreshTokens, ...passwords])).toEqual([]);
     });
   });
 

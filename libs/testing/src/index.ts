@@ -10,3 +10,4 @@ export * from './lib/tcp-proxy';
 export * from './lib/retrying-load';
 export * from './lib/secure-nats-server';
 export * from './lib/boot';
+export * from './lib/log-leaks';
