@@ -32,7 +32,7 @@ async function main() {
   } else if (role === 'orders') {
     const orders = new Map();
     serve('floor.orders.get', ({ id }) => orders.get(id) ?? null);
-    serve('floor.orders.list', () => [...orders.values()].slice(-100).reverse());
+    serve('floor.orders.list', ({ limit }) => [...orders.values()].slice(-limit).reverse());
     serve('floor.orders.create', async ({ items }) => {
       const profile = codec.decode(
         (await nc.request('floor.profile.get', codec.encode({}), { timeout: 5000 })).data,
@@ -56,14 +56,19 @@ async function main() {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      const url = new URL(req.url, 'http://floor');
       try {
-        if (req.url === '/health') return send(200, { status: 'ok' });
-        if (req.url === '/auth/me') return send(200, await ask('floor.auth.me', {}));
-        if (req.url === '/orders' && req.method === 'GET')
-          return send(200, await ask('floor.orders.list', {}));
-        if (req.url.startsWith('/orders/'))
-          return send(200, await ask('floor.orders.get', { id: req.url.slice(8) }));
-        if (req.url === '/orders' && req.method === 'POST') {
+        if (url.pathname === '/health') return send(200, { status: 'ok' });
+        if (url.pathname === '/auth/me') return send(200, await ask('floor.auth.me', {}));
+        if (url.pathname === '/orders' && req.method === 'GET') {
+          const limit = Number(url.searchParams.get('limit') ?? 20);
+          return send(200, await ask('floor.orders.list', { limit }));
+        }
+        if (url.pathname.startsWith('/orders/')) {
+          const order = await ask('floor.orders.get', { id: url.pathname.slice(8) });
+          return order ? send(200, order) : send(404, { statusCode: 404 });
+        }
+        if (url.pathname === '/orders' && req.method === 'POST') {
           let body = '';
           for await (const chunk of req) body += chunk;
           return send(201, await ask('floor.orders.create', JSON.parse(body)));

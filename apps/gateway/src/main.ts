@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
+import helmet from 'helmet';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -103,11 +103,18 @@ async function registerWebSecurity(
 ): Promise<void> {
   // Helmet's default Content-Security-Policy allows what Swagger UI at /docs needs (its own
   // scripts, inline styles, data: images) and nothing from other origins.
-  await app.register(nestPlugin(fastifyHelmet), {
+  // Built once: @fastify/helmet builds helmet again (parsing the policy) on every request.
+  const securityHeaders = helmet({
     // Over plain HTTP, upgrading the page's requests to https would break Swagger UI.
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
     strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      securityHeaders(request.raw, reply.raw, () => done());
+    });
   await app.register(nestPlugin(fastifyCookie));
   const allowed = new Set(parseOrigins(env.CORS_ORIGINS));
   app.enableCors({

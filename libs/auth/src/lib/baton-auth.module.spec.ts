@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MessagePattern, Transport } from '@nestjs/microservices';
+import { MessagePattern } from '@nestjs/microservices';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { connect, headers as natsHeaders, JSONCodec } from 'nats';
@@ -18,7 +18,7 @@ import { Public } from './decorators/public.decorator';
 import { Roles } from './decorators/roles.decorator';
 import { RpcErrorFilter } from './errors/rpc-error.filter';
 import { KeyStore } from './keys/key-store';
-import { strictValidationPipe } from './nats-microservice';
+import { BatonNatsServer, strictValidationPipe } from './nats-microservice';
 import type { Principal } from './principal';
 import { RevocationStore } from './revocation/revocation-store';
 
@@ -158,8 +158,7 @@ const bootHttp: Boot = async (natsUrl) => {
 const bootNats: Boot = async (natsUrl, nc, transportUrl = natsUrl) => {
   const moduleRef = await authModule(natsUrl);
   const app = moduleRef.createNestMicroservice<MicroserviceOptions>({
-    transport: Transport.NATS,
-    options: { servers: [transportUrl], queue: 'baton.probe' },
+    strategy: new BatonNatsServer({ servers: [transportUrl], queue: 'baton.probe' }),
     logger: false,
   });
   app.useGlobalFilters(new RpcErrorFilter());

@@ -1,6 +1,6 @@
-import { Global, Logger, Module } from '@nestjs/common';
-import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { Global, Logger, Module, RequestMethod } from '@nestjs/common';
+import type { DynamicModule, MiddlewareConsumer, NestModule, Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { ALGORITHM_ALLOWLIST, BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from './auth.constants';
 import type { BatonAuthOptions } from './baton-auth.options';
@@ -11,7 +11,7 @@ import { ServiceTokenSource } from './client/service-token.source';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { natsConnectionOptions, natsSecurityWarnings } from './nats-connection';
-import { CallContextInterceptor } from './context/call-context.interceptor';
+import { CallScopeMiddleware } from './context/call-context.binding';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { RolesGuard } from './guards/roles.guard';
 import { AccessTokenVerifier } from './verification/access-token.verifier';
@@ -35,7 +35,12 @@ export interface BatonAuthModuleOptions {
  */
 @Global()
 @Module({})
-export class BatonAuthModule {
+export class BatonAuthModule implements NestModule {
+  /** Every HTTP request runs in a call scope of its own (NATS messages get theirs from the server). */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(CallScopeMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+
   static forRoot(options: BatonAuthModuleOptions): DynamicModule {
     const env = validateConfig(AuthEnv, options.env ?? process.env);
     const resolved: BatonAuthOptions = {
@@ -84,7 +89,6 @@ export class BatonAuthModule {
         AuthRuntime,
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
-        { provide: APP_INTERCEPTOR, useClass: CallContextInterceptor },
       ],
       exports: [BATON_AUTH_OPTIONS, BatonClient, KeyStore, RevocationStore],
     };

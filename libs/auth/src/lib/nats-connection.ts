@@ -22,6 +22,7 @@ export type NatsConnectionSettings = Pick<
   | 'maxReconnectAttempts'
   | 'reconnectTimeWait'
   | 'timeout'
+  | 'noAsyncTraces'
 >;
 
 /**
@@ -43,6 +44,8 @@ export function natsConnectionOptions(
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     timeout: 2000,
+    // nats.js otherwise builds up to three Error objects (stack traces) for every request.
+    noAsyncTraces: true,
   };
   if (env.NATS_USER) {
     settings.user = env.NATS_USER;

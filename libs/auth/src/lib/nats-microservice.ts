@@ -4,14 +4,20 @@ import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice, Type } from '@nestjs/common';
 import { ServerNats } from '@nestjs/microservices';
 import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
-import type { MicroserviceOptions, NatsContext, NatsOptions } from '@nestjs/microservices';
+import type {
+  MessageHandler,
+  MicroserviceOptions,
+  NatsContext,
+  NatsOptions,
+} from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
-import { queueGroup } from '@baton/contracts';
+import { isErrorBody, queueGroup } from '@baton/contracts';
+import type { Logger as PinoLogger } from 'pino';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { natsConnectionOptions } from './nats-connection';
-import { RpcErrorFilter } from './errors/rpc-error.filter';
-import { MessageLoggingInterceptor } from './logging/message-logging.interceptor';
+import { RpcErrorFilter, toErrorBody } from './errors/rpc-error.filter';
+import { callFailure, runInCallScope } from './context/call-context';
 import { createServiceLogger } from './logging/service-logger';
 
 /**
@@ -89,17 +95,39 @@ class TolerantNatsDeserializer extends NatsRequestJSONDeserializer {
 /** How long a stopping service waits for the requests it took to be answered. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+interface InFlight {
+  /** Set once the request's reply publisher exists: its last reply finishes the request. */
+  answering: boolean;
+  /** Ends the message's accounting (once): `statusCode` when it failed. */
+  finish(statusCode?: number): void;
+}
+
 /**
+ * Baton's NATS server (`startNatsService` uses it).
+ *
+ * Each message is handled in a call scope of its own, which the guard fills with the caller's
+ * identity for `BatonClient` to forward, and ends with one log line: subject, outcome and duration,
+ * carrying the request id and caller (health probes at debug, the gateway and container checks ask
+ * often). Both happen here rather than in Nest interceptors, which cost each message an RxJS chain
+ * and an async resource per interceptor.
+ *
  * Nest's NATS server closes its connection at once when the application stops, so a request still
  * being handled loses its reply. This one stops taking messages (its subscriptions drain: what NATS
  * already sent is handled, the queue-group peers get the rest), waits until every request it took
  * has been answered, then drains the connection, which flushes those answers.
  */
-class DrainingNatsServer extends ServerNats {
+export class BatonNatsServer extends ServerNats {
   private readonly handlerSubscriptions: Subscription[] = [];
-  private readonly pending = new WeakMap<Msg, { finish(): void; answering: boolean }>();
+  private readonly pending = new WeakMap<Msg, InFlight>();
   private inFlight = 0;
   private idle?: () => void;
+
+  constructor(
+    options: NonNullable<NatsOptions['options']>,
+    private readonly messageLog?: PinoLogger,
+  ) {
+    super(options);
+  }
 
   override bindEvents(client: NatsConnection): void {
     // Nest keeps its subscriptions private; collect them here so that close() can drain them.
@@ -112,19 +140,16 @@ class DrainingNatsServer extends ServerNats {
     });
   }
 
-  override async handleMessage(channel: string, msg: Msg): Promise<void> {
-    const entry = { finish: this.track(), answering: false };
-    this.pending.set(msg, entry);
-    try {
-      await super.handleMessage(channel, msg);
-    } catch (err) {
-      entry.finish();
-      throw err;
-    }
-    // A request is finished by its last reply (getPublisher); anything else once it has been handled.
-    if (!entry.answering) {
-      entry.finish();
-    }
+  /**
+   * Our subjects are plain strings: look the handler up directly. Nest first tries `JSON.parse` on
+   * every subject (for object patterns) and pays for a thrown SyntaxError on each message.
+   */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+  }
+
+  override handleMessage(channel: string, msg: Msg): Promise<void> {
+    return runInCallScope(() => this.handleInScope(channel, msg));
   }
 
   override getPublisher(msg: Msg, id: string, ctx: NatsContext): (response: unknown) => unknown {
@@ -139,11 +164,48 @@ class DrainingNatsServer extends ServerNats {
         return publish(packet);
       } finally {
         const { err, isDisposed } = packet as { err?: unknown; isDisposed?: boolean };
-        if (isDisposed || err !== undefined) {
+        if (err !== undefined) {
+          entry.finish(isErrorBody(err) ? err.statusCode : (callFailure() ?? 500));
+        } else if (isDisposed) {
           entry.finish();
         }
       }
     };
+  }
+
+  private async handleInScope(channel: string, msg: Msg): Promise<void> {
+    const started = performance.now();
+    const entry: InFlight = {
+      answering: false,
+      finish: this.track((statusCode) => this.logOutcome(channel, started, statusCode)),
+    };
+    this.pending.set(msg, entry);
+    try {
+      await super.handleMessage(channel, msg);
+    } catch (err) {
+      entry.finish(toErrorBody(err).statusCode);
+      throw err;
+    }
+    // A request is finished by its last reply (getPublisher); anything else once it has been handled.
+    if (!entry.answering) {
+      entry.finish(callFailure());
+    }
+  }
+
+  private logOutcome(subject: string, started: number, statusCode: number | undefined): void {
+    if (!this.messageLog) {
+      return;
+    }
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const level = subject.endsWith('.health') ? 'debug' : 'info';
+    if (statusCode === undefined) {
+      this.messageLog[level]({ subject, durationMs }, 'message handled');
+    } else {
+      this.messageLog[statusCode >= 500 ? 'error' : level](
+        { subject, statusCode, durationMs },
+        'message failed',
+      );
+    }
   }
 
   override async close(): Promise<void> {
@@ -178,12 +240,13 @@ class DrainingNatsServer extends ServerNats {
     await super.close();
   }
 
-  private track(): () => void {
+  private track(onFinish: (statusCode?: number) => void): (statusCode?: number) => void {
     this.inFlight++;
     let done = false;
-    return () => {
+    return (statusCode) => {
       if (!done) {
         done = true;
+        onFinish(statusCode);
         if (--this.inFlight === 0) {
           this.idle?.();
         }
@@ -210,10 +273,9 @@ export async function startNatsService(
     deserializer: new TolerantNatsDeserializer(),
   };
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    strategy: new DrainingNatsServer(options),
+    strategy: new BatonNatsServer(options, logger),
     logger: nestLogger,
   });
-  app.useGlobalInterceptors(new MessageLoggingInterceptor(logger));
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new RpcErrorFilter());
   app.enableShutdownHooks();

@@ -473,7 +473,12 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
     });
 
     describe(natsConnectionOptions.name, () => {
-      const reconnecting = { maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 2000 };
+      const reconnecting = {
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        timeout: 2000,
+        noAsyncTraces: true,
+      };
 
       it('should give TLS files, the user and a private inbox prefix when they are set', () => {
         expect(

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
-import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
-import { headers as natsHeaders } from 'nats';
+import { ClientNats } from '@nestjs/microservices';
+import { ErrorCode, headers as natsHeaders, NatsError } from 'nats';
 import type { MsgHdrs, NatsConnection } from 'nats';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { randomUUID } from 'node:crypto';
 import { Headers, isErrorBody } from '@baton/contracts';
 import { BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from '../auth.constants';
@@ -25,6 +24,12 @@ export interface SendOptions {
  * caller's token and request id, set per message (never as a client-wide header option, which would
  * put one user's token on every message of the client). Outside a request, or with
  * `{asService: true}`, the service's own token is used.
+ *
+ * Messages are NestJS's NATS packets (`{pattern, data, id}`, answered with `{response | err}`), so
+ * any Nest NATS service can answer them. Requests go through the connection's shared reply
+ * subscription (`request()`), not a subscription per request as Nest's client makes: that costs the
+ * NATS server two protocol operations per request and, with no responder, only a timeout, where
+ * `request()` learns at once that nobody is listening.
  */
 @Injectable()
 export class BatonClient implements OnApplicationShutdown {
@@ -41,22 +46,29 @@ export class BatonClient implements OnApplicationShutdown {
 
   /** Request-reply; resolves with the answer or throws the remote error with its status. */
   async send<T>(subject: string, data: unknown, options: SendOptions = {}): Promise<T> {
-    const record = new NatsRecordBuilder(data).setHeaders(await this.headersFor(options)).build();
+    const headers = await this.headersFor(options);
+    let answer: ReplyPacket;
     try {
-      return await firstValueFrom(
-        this.client
-          .send<T>(subject, record)
-          .pipe(timeout(options.timeoutMs ?? this.options.requestTimeoutMs)),
-      );
+      const nc = await this.connection();
+      const reply = await nc.request(subject, encode({ pattern: subject, data, id: nextId() }), {
+        headers,
+        timeout: options.timeoutMs ?? this.options.requestTimeoutMs,
+      });
+      answer = decode(reply.data) as ReplyPacket;
     } catch (err) {
       throw this.translate(subject, err);
     }
+    if (answer.err !== undefined && answer.err !== null) {
+      throw this.translate(subject, answer.err);
+    }
+    return answer.response as T;
   }
 
   /** Publishes an event; resolves once it has been handed to the NATS connection. */
   async emit(subject: string, data: unknown, options: SendOptions = {}): Promise<void> {
-    const record = new NatsRecordBuilder(data).setHeaders(await this.headersFor(options)).build();
-    await firstValueFrom(this.client.emit(subject, record), { defaultValue: undefined });
+    const headers = await this.headersFor(options);
+    const nc = await this.connection();
+    nc.publish(subject, encode({ pattern: subject, data }), { headers });
   }
 
   /** The underlying connection, for JetStream and plain subscriptions. */
@@ -90,9 +102,24 @@ export class BatonClient implements OnApplicationShutdown {
       return new RemoteException(err);
     }
     const service = subject.split('.')[0];
-    if (err instanceof TimeoutError) {
+    if (err instanceof NatsError && err.code === ErrorCode.Timeout) {
       return new ServiceUnavailableException(`The ${service} service did not answer in time`);
     }
     return new ServiceUnavailableException(`The ${service} service is unavailable`);
   }
 }
+
+/** An answer from a NestJS NATS handler. */
+interface ReplyPacket {
+  response?: unknown;
+  err?: unknown;
+}
+
+const encode = (packet: object): Uint8Array => Buffer.from(JSON.stringify(packet));
+const decode = (data: Uint8Array): unknown =>
+  JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+
+/** Nest's servers only need an id to tell a request from an event; the reply is routed by NATS. */
+const idPrefix = randomUUID().slice(0, 8);
+let sequence = 0;
+const nextId = (): string => `${idPrefix}-${(sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER)}`;

@@ -5,6 +5,7 @@ import { throwError } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { errorBody, isErrorBody } from '@baton/contracts';
 import type { ErrorBody } from '@baton/contracts';
+import { recordCallFailure } from '../context/call-context';
 
 /** Network failures of a database driver, and PostgreSQL's "cannot serve you now" codes. */
 const UNREACHABLE_CODES = new Set([
@@ -85,6 +86,7 @@ export class RpcErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
     const body = toErrorBody(exception);
+    recordCallFailure(body.statusCode);
     if (body.statusCode === 503 && isDatabaseUnreachable(exception)) {
       // Expected while the database is away; one line per request, no stack.
       this.logger.error(`Database unreachable: ${(exception as Error).message}`);

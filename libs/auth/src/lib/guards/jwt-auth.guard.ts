@@ -6,7 +6,9 @@ import { Match } from 'nats';
 import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import { IS_PUBLIC_KEY } from '../auth.constants';
+import { bindCallContextOf, callContextOf } from '../context/call-context.binding';
 import { setAuthenticated } from '../context/principal-slot';
+import type { Principal } from '../principal';
 import { AccessTokenVerifier } from '../verification/access-token.verifier';
 
 const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/i;
@@ -25,6 +27,9 @@ export class JwtAuthGuard implements CanActivate {
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
+    // Bound first, so that a refused request is logged with its request id too.
+    const callContext = callContextOf(ctx);
+    bindCallContextOf(callContext);
     if (
       this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])
     ) {
@@ -34,18 +39,17 @@ export class JwtAuthGuard implements CanActivate {
     if (!token) {
       throw new UnauthorizedException(INVALID);
     }
+    const accept = (principal: Principal): true => {
+      setAuthenticated(ctx, { principal, token });
+      callContext.principal = principal;
+      callContext.token = token;
+      return true;
+    };
     const verified = this.refuseOnFailure(() => this.verifier.verify(token));
     if (!(verified instanceof Promise)) {
-      setAuthenticated(ctx, { principal: verified, token });
-      return true;
+      return accept(verified);
     }
-    return verified.then(
-      (principal) => {
-        setAuthenticated(ctx, { principal, token });
-        return true;
-      },
-      (err: unknown) => this.refuse(err),
-    );
+    return verified.then(accept, (err: unknown) => this.refuse(err));
   }
 
   /** The single Authorization header of a request or message; none when absent or repeated. */

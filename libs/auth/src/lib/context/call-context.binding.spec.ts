@@ -1,13 +1,10 @@
-import type { CallHandler } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { NatsContext } from '@nestjs/microservices';
 import { headers as natsHeaders } from 'nats';
-import { defer, firstValueFrom, of } from 'rxjs';
 import type { Principal } from '../principal';
-import { currentCallContext } from './call-context';
+import { bindCallContext, currentCallContext, runInCallScope } from './call-context';
 import type { CallContext } from './call-context';
-import { CallContextInterceptor } from './call-context.interceptor';
-import { setAuthenticated } from './principal-slot';
+import { bindCallContextOf, callContextOf } from './call-context.binding';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -55,34 +52,28 @@ function rpcContext(headers: Record<string, string> = {}): ExecutionContextHost 
   return ctx;
 }
 
-/** A handler that reports the call context it ran in, after an async hop. */
-const reportingHandler = (delayMs = 0): CallHandler<CallContext | undefined> => ({
-  handle: () =>
-    defer(async () => {
-      await new Promise((r) => setTimeout(r, delayMs));
-      return currentCallContext();
-    }),
-});
-
-describe(CallContextInterceptor.name, () => {
-  let sut: CallContextInterceptor;
-
-  /** Runs a reporting handler through the interceptor and returns the call context it saw. */
-  const seenBy = (ctx: ExecutionContextHost, delayMs = 0): Promise<CallContext | undefined> =>
-    firstValueFrom(sut.intercept(ctx, reportingHandler(delayMs))) as Promise<
-      CallContext | undefined
-    >;
-
-  beforeEach(() => {
-    sut = new CallContextInterceptor();
+/**
+ * Runs a request the way a service does: a scope opened where it enters, the context bound at the
+ * guard, then an async hop in the handler; returns the context the handler saw.
+ */
+const seenBy = (
+  ctx: ExecutionContextHost,
+  auth?: { principal: Principal; token: string },
+  delayMs = 0,
+): Promise<CallContext | undefined> =>
+  runInCallScope(async () => {
+    bindCallContextOf(callContextOf(ctx, auth));
+    await new Promise((r) => setTimeout(r, delayMs));
+    return currentCallContext();
   });
 
+describe('call context', () => {
   describe('on HTTP', () => {
-    it("should run the handler with the verified caller's token, principal, request id and client ip", async () => {
-      const ctx = httpContext({ 'x-request-id': 'req-123' });
-      setAuthenticated(ctx, { principal: alice, token: 'token-of-alice' });
-
-      const seen = await seenBy(ctx);
+    it("should give the handler the verified caller's token, principal, request id and client ip", async () => {
+      const seen = await seenBy(httpContext({ 'x-request-id': 'req-123' }), {
+        principal: alice,
+        token: 'token-of-alice',
+      });
 
       expect(seen).toEqual({
         requestId: 'req-123',
@@ -92,7 +83,7 @@ describe(CallContextInterceptor.name, () => {
       });
     });
 
-    it('should run a public handler with no token at all', async () => {
+    it('should give a public handler no token at all', async () => {
       const seen = await seenBy(httpContext({ 'x-request-id': 'req-1' }));
 
       expect(seen?.token).toBeUndefined();
@@ -108,20 +99,17 @@ describe(CallContextInterceptor.name, () => {
       ['with a newline (log injection)', 'req-1\nlevel=admin'],
       ['with a slash', 'req/1'],
     ])('should replace a request id (%s) with a fresh UUID', async (_label, value) => {
-      const ctx = httpContext(value === undefined ? {} : { 'x-request-id': value });
-
-      const seen = await seenBy(ctx);
+      const seen = await seenBy(httpContext(value === undefined ? {} : { 'x-request-id': value }));
 
       expect(seen?.requestId).toMatch(UUID);
     });
   });
 
   describe('on NATS', () => {
-    it("should run the handler with the verified caller's token and the message's request id and client ip", async () => {
+    it("should give the handler the verified caller's token and the message's request id and client ip", async () => {
       const ctx = rpcContext({ 'x-request-id': 'req-nats-9', 'x-client-ip': '198.51.100.4' });
-      setAuthenticated(ctx, { principal: bob, token: 'token-of-bob' });
 
-      const seen = await seenBy(ctx);
+      const seen = await seenBy(ctx, { principal: bob, token: 'token-of-bob' });
 
       expect(seen).toEqual({
         requestId: 'req-nats-9',
@@ -146,45 +134,39 @@ describe(CallContextInterceptor.name, () => {
       expect(seen?.token).toBeUndefined();
       expect(seen?.clientIp).toBeUndefined();
     });
-
-    it('should not take the token of another message that is being handled', async () => {
-      const mine = rpcContext();
-      const theirs = rpcContext();
-      setAuthenticated(theirs, { principal: bob, token: 'token-of-bob' });
-
-      const seen = await seenBy(mine);
-
-      expect(seen?.token).toBeUndefined();
-    });
   });
 
-  it('should keep two interleaved requests in their own contexts', async () => {
+  it('should keep two interleaved requests in their own scopes', async () => {
     const a = httpContext({ 'x-request-id': 'req-a' });
     const b = rpcContext({ 'x-request-id': 'req-b' });
-    setAuthenticated(a, { principal: alice, token: 'token-of-alice' });
-    setAuthenticated(b, { principal: bob, token: 'token-of-bob' });
 
     // a starts first and finishes last, so b runs entirely while a is waiting
-    const [seenA, seenB] = await Promise.all([seenBy(a, 30), seenBy(b, 5)]);
+    const [seenA, seenB] = await Promise.all([
+      seenBy(a, { principal: alice, token: 'token-of-alice' }, 30),
+      seenBy(b, { principal: bob, token: 'token-of-bob' }, 5),
+    ]);
 
     expect(seenA).toMatchObject({ requestId: 'req-a', token: 'token-of-alice' });
     expect(seenB).toMatchObject({ requestId: 'req-b', token: 'token-of-bob' });
   });
 
-  it('should leave no call context behind once the handler is done', async () => {
-    const ctx = httpContext();
-    setAuthenticated(ctx, { principal: alice, token: 'token-of-alice' });
+  it('should not let a public request see the token of the request before it', async () => {
+    await seenBy(httpContext(), { principal: alice, token: 'token-of-alice' });
 
-    await seenBy(ctx);
+    const seen = await seenBy(httpContext());
+
+    expect(seen?.token).toBeUndefined();
+  });
+
+  it('should leave no call context behind once the request is done', async () => {
+    await seenBy(httpContext(), { principal: alice, token: 'token-of-alice' });
 
     expect(currentCallContext()).toBeUndefined();
   });
 
-  it("should pass the handler's values through unchanged", async () => {
-    const answer = { id: 'order-1', total: 42 };
-
-    await expect(
-      firstValueFrom(sut.intercept(httpContext(), { handle: () => of(answer) })),
-    ).resolves.toBe(answer);
+  it('should refuse to bind a context outside any scope, rather than let requests go out as the service', () => {
+    expect(() => bindCallContextOf(callContextOf(httpContext()))).toThrow(/No call scope/);
+    expect(bindCallContext({ requestId: 'r' })).toBe(false);
+    expect(currentCallContext()).toBeUndefined();
   });
 });
