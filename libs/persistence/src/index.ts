@@ -4,3 +4,4 @@ export * from './lib/data-source';
 export * from './lib/store.module';
 export * from './lib/transaction';
 export * from './lib/database-health.probe';
+export * from './lib/sql';

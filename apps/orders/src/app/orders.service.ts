@@ -6,19 +6,24 @@ import type { Repository } from 'typeorm';
 import { Subjects } from '@baton/contracts';
 import type { CreateOrderDto, OrderView, ProfileView } from '@baton/contracts';
 import { BatonClient } from '@baton/auth';
-import { runInTransaction } from '@baton/persistence';
+import { runInTransaction, Sql } from '@baton/persistence';
 import type { Principal } from '@baton/auth';
 import { OrderEntity, OrderItemEntity } from './order.entity';
 import { OrdersErrorCode, OrdersException } from './orders.exception';
+import { OrderReads } from './order.reads';
 
 const toCents = (amount: number): number => Math.round(amount * 100);
 
 @Injectable()
 export class OrdersService {
+  private readonly reads: OrderReads;
+
   constructor(
     @InjectRepository(OrderEntity) private readonly orders: Repository<OrderEntity>,
     private readonly client: BatonClient,
-  ) {}
+  ) {
+    this.reads = new OrderReads(new Sql(orders.manager.connection));
+  }
 
   /**
    * Places an order for the caller. The shipping address is asked of profile over NATS, as the
@@ -74,24 +79,18 @@ export class OrdersService {
     return this.map(order);
   }
 
-  async list(user: Principal, limit = 100): Promise<OrderView[]> {
-    const rows = await this.orders.find({
-      where: user.roles.includes('admin') ? {} : { userId: user.sub },
-      order: { createdAt: 'DESC' },
-      take: limit,
-    });
-    return rows.map((o) => this.map(o));
+  /** The caller's orders (everyone's for an admin), newest first. */
+  list(user: Principal, limit = 100): Promise<OrderView[]> {
+    return this.reads.list(limit, user.roles.includes('admin') ? undefined : user.sub);
   }
 
   /** Another user's order is answered exactly like a missing one: 404. */
   async get(user: Principal, id: string): Promise<OrderView> {
-    const order = await this.orders.findOneBy(
-      user.roles.includes('admin') ? { id } : { id, userId: user.sub },
-    );
+    const order = await this.reads.one(id, user.roles.includes('admin') ? undefined : user.sub);
     if (!order) {
       throw new OrdersException(OrdersErrorCode.NotFound);
     }
-    return this.map(order);
+    return order;
   }
 
   private async replay(

@@ -2,14 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import type { ProfileView, UpdateProfileDto } from '@baton/contracts';
+import { Sql } from '@baton/persistence';
 import { ProfileEntity } from './profile.entity';
 import { ProfileErrorCode, ProfileException } from './profile.exception';
 
 @Injectable()
 export class ProfileService {
+  /** The read on every request (orders asks for the address of each order placed). */
+  private readonly byUserId: (userId: string) => Promise<ProfileEntity | undefined>;
+
   constructor(
     @InjectRepository(ProfileEntity) private readonly profiles: Repository<ProfileEntity>,
-  ) {}
+  ) {
+    this.byUserId = new Sql(profiles.manager.connection).finder(ProfileEntity, ['userId']);
+  }
 
   /** The user's profile, created empty on first use (so a missed registration event loses nothing). */
   async own(userId: string): Promise<ProfileView> {
@@ -17,7 +23,7 @@ export class ProfileService {
   }
 
   async get(userId: string): Promise<ProfileView> {
-    const profile = await this.profiles.findOneBy({ userId });
+    const profile = await this.byUserId(userId);
     if (!profile) {
       throw new ProfileException(ProfileErrorCode.NotFound);
     }
@@ -55,12 +61,12 @@ export class ProfileService {
   }
 
   private async ensure(userId: string): Promise<ProfileEntity> {
-    const existing = await this.profiles.findOneBy({ userId });
+    const existing = await this.byUserId(userId);
     if (existing) {
       return existing;
     }
     await this.created(userId);
-    return (await this.profiles.findOneBy({ userId })) as ProfileEntity;
+    return (await this.byUserId(userId)) as ProfileEntity;
   }
 
   private blank(userId: string, displayName?: string): ProfileEntity {

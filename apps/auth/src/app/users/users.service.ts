@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryFailedError } from 'typeorm';
 import type { Repository } from 'typeorm';
 import { Events } from '@baton/contracts';
+import { Sql } from '@baton/persistence';
 import type { LoginDto, RegisterDto, Role, TokenPair, UserView } from '@baton/contracts';
 import { BatonClient, currentCallContext } from '@baton/auth';
 import { AuditService } from '../audit/audit.service';
@@ -21,6 +22,9 @@ const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 export class UsersService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UsersService.name);
 
+  /** The read behind `GET /auth/me`, on every call. */
+  private readonly byId: (id: string) => Promise<UserEntity | undefined>;
+
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     private readonly passwords: PasswordHasher,
@@ -29,7 +33,9 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly client: BatonClient,
     @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
-  ) {}
+  ) {
+    this.byId = new Sql(users.manager.connection).finder(UserEntity, ['id']);
+  }
 
   /** Creates the first admin from BATON_ADMIN_EMAIL / BATON_ADMIN_PASSWORD when absent. */
   async onApplicationBootstrap(): Promise<void> {
@@ -85,7 +91,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async get(id: string): Promise<UserView> {
-    const user = await this.users.findOneBy({ id });
+    const user = await this.byId(id);
     if (!user) {
       throw new AuthException(AuthErrorCode.UserNotFound);
     }

@@ -102,12 +102,14 @@ export class BatonClient implements OnApplicationShutdown {
       return new RemoteException(err);
     }
     const service = subject.split('.')[0];
-    if (err instanceof NatsError && err.code === ErrorCode.Timeout) {
+    if (err instanceof NatsError && err.code === TIMEOUT) {
       return new ServiceUnavailableException(`The ${service} service did not answer in time`);
     }
     return new ServiceUnavailableException(`The ${service} service is unavailable`);
   }
 }
+
+const TIMEOUT: string = ErrorCode.Timeout;
 
 /** An answer from a NestJS NATS handler. */
 interface ReplyPacket {
