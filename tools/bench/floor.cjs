@@ -1,5 +1,6 @@
 // The floor: the same hops as Baton's routes written directly on node:http and nats, with an
-// in-memory store and no authentication, no validation, no framework.
+// in-memory store and no authentication, no validation, no framework. /health asks every service
+// over NATS, as Baton's does (DESIGN.md: 200 when NATS and the databases answer).
 //   node floor.cjs gateway|auth|orders|profile   (NATS_URL, PORT)
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
@@ -21,6 +22,9 @@ async function main() {
     email: 'floor@example.test',
     roles: ['user'],
   };
+  if (role !== 'gateway') {
+    serve(`floor.${role}.health`, () => ({ status: 'ok' }));
+  }
   if (role === 'auth') {
     serve('floor.auth.me', () => user);
   } else if (role === 'profile') {
@@ -58,7 +62,15 @@ async function main() {
       };
       const url = new URL(req.url, 'http://floor');
       try {
-        if (url.pathname === '/health') return send(200, { status: 'ok' });
+        if (url.pathname === '/health') {
+          // as Baton's: NATS and every service (with its store) answer
+          const services = ['auth', 'orders', 'profile'];
+          await Promise.all(services.map((s) => ask(`floor.${s}.health`, {})));
+          return send(200, {
+            status: 'ok',
+            checks: { nats: 'up', auth: 'up', orders: 'up', profile: 'up' },
+          });
+        }
         if (url.pathname === '/auth/me') return send(200, await ask('floor.auth.me', {}));
         if (url.pathname === '/orders' && req.method === 'GET') {
           const limit = Number(url.searchParams.get('limit') ?? 20);

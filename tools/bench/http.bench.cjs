@@ -30,6 +30,17 @@ const rssOf = (pid) => {
   }
 };
 
+/** CPU time (user + system) a process has used, in microseconds. */
+const cpuOf = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS);
+  } catch {
+    return 0;
+  }
+};
+const CLOCK_TICKS = 100;
+
 function run(opts) {
   return new Promise((resolve, reject) => {
     autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) =>
@@ -38,18 +49,33 @@ function run(opts) {
   });
 }
 
-/** Runs each route and samples every process's RSS meanwhile. */
-async function measure(label, baseUrl, routes, pids) {
+/**
+ * Runs each route, sampling every process's RSS meanwhile, and counts the CPU time each process
+ * (the services, nats-server, and this one, which runs autocannon) spent per request: on a 2-core
+ * machine shared by all of them, that says where the time goes better than req/s alone.
+ */
+async function measure(label, baseUrl, routes, pids, otherPids) {
   const results = {};
+  const everyone = { ...pids, ...otherPids, autocannon: process.pid };
   for (const route of routes) {
     await run({ ...route.request(baseUrl), duration: 1 }); // warm-up
     const peak = Object.fromEntries(Object.keys(pids).map((p) => [p, 0]));
     const sampler = setInterval(() => {
       for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], rssOf(pid));
     }, 250);
+    const cpuBefore = Object.fromEntries(
+      Object.entries(everyone).map(([k, pid]) => [k, cpuOf(pid)]),
+    );
     const r = await run(route.request(baseUrl));
     clearInterval(sampler);
+    const cpuUsPerRequest = Object.fromEntries(
+      Object.entries(everyone).map(([k, pid]) => [
+        k,
+        Math.round((cpuOf(pid) - cpuBefore[k]) / Math.max(1, r.requests.total)),
+      ]),
+    );
     results[route.name] = {
+      cpuUsPerRequest,
       rps: r.requests.average,
       p50: r.latency.p50,
       p99: r.latency.p99,
@@ -94,7 +120,7 @@ function routesFor({ token, orderId }) {
   ];
 }
 
-async function baton(label, natsUrl, preload) {
+async function baton(label, natsUrl, natsPid, preload) {
   const db = await createTestDatabase();
   // a long access-token lifetime so no token expires during the run
   const system = await startSystem({
@@ -110,7 +136,7 @@ async function baton(label, natsUrl, preload) {
     );
     const routes = routesFor(fixtures);
     // /health asks every service over NATS: keep it out of the RSS soak mix
-    const results = await measure(label, system.gatewayUrl, routes, pids);
+    const results = await measure(label, system.gatewayUrl, routes, pids, { nats: natsPid });
     const soak =
       preload || !SOAK ? undefined : await soakTest(system.gatewayUrl, routes.slice(1), pids);
     return { results, soak };
@@ -149,15 +175,15 @@ async function soakTest(baseUrl, routes, pids) {
   );
 }
 
-async function floor(natsUrl) {
+async function floor(natsUrl, natsPid) {
   const port = await freePort();
-  const children = [];
+  const children = {};
   const start = (role) =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(__dirname, 'floor.cjs'), role], {
         env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) },
       });
-      children.push(child);
+      children[role] = child;
       child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());
       child.once('exit', (code) => reject(new Error(`floor ${role} exited ${code}`)));
     });
@@ -169,35 +195,46 @@ async function floor(natsUrl) {
       await fetch(`${base}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })
     ).json();
     const pids = Object.fromEntries(
-      ['gateway', 'auth', 'orders', 'profile'].map((r, i) => [
-        r,
-        children[i === 0 ? 3 : i - 1].pid,
-      ]),
+      ['gateway', 'auth', 'orders', 'profile'].map((r) => [r, children[r].pid]),
     );
     return {
-      results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids),
+      results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids, {
+        nats: natsPid,
+      }),
     };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    for (const c of Object.values(children)) c.kill('SIGTERM');
   }
 }
 
 async function main() {
   const nats = await startNatsServer();
   try {
-    const shipped = await baton('baton', nats.url);
-    const bypass = await baton('no-auth', nats.url, [join(__dirname, 'no-auth.preload.cjs')]);
-    const bare = await floor(nats.url);
+    const natsPid = nats.process.pid;
+    const shipped = await baton('baton', nats.url, natsPid);
+    const bypass = await baton('no-auth', nats.url, natsPid, [
+      join(__dirname, 'no-auth.preload.cjs'),
+    ]);
+    const bare = await floor(nats.url, natsPid);
     const names = Object.keys(shipped.results);
     const ratio = (a, b) => (b ? a / b : NaN);
     const rows = names.map((n) => {
       const s = shipped.results[n];
-      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} (${bypass.results[n].errors}) | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
+      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} (${bypass.results[n].errors}) | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} (${bare.results[n].errors}) | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
         s.peakRssMb,
       )
         .map((v) => v.toFixed(0))
         .join(' / ')} |`;
     });
+    const cpuCells = (r) =>
+      ['gateway', 'auth', 'orders', 'profile', 'nats', 'autocannon']
+        .map((k) => r.cpuUsPerRequest[k])
+        .concat(Object.values(r.cpuUsPerRequest).reduce((a, b) => a + b, 0))
+        .join(' | ');
+    const cpuRows = names.flatMap((n) => [
+      `| ${n} | Baton | ${cpuCells(shipped.results[n])} |`,
+      `| | floor | ${cpuCells(bare.results[n])} |`,
+    ]);
     const soakRows = shipped.soak
       ? Object.entries(shipped.soak).map(
           ([k, v]) => `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % |`,
@@ -209,9 +246,15 @@ async function main() {
       `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; one harness-started nats-server; SQLite stores.`,
       '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation.',
       '',
-      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
+      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s (errors) | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
+      '',
+      'CPU time per request, in µs, by process (user + system, from /proc; autocannon runs in the benchmark process):',
+      '',
+      '| route | run | gateway | auth | orders | profile | nats-server | autocannon | total |',
+      '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+      ...cpuRows,
       '',
       ...(soakRows.length
         ? [
@@ -237,6 +280,16 @@ async function main() {
       md,
     );
     console.log(md);
+    // A ratio against a run that answered errors compares nothing: say so, and fail.
+    const failed = Object.entries({ baton: shipped, 'no-auth': bypass, floor: bare }).flatMap(
+      ([label, run]) =>
+        Object.entries(run.results)
+          .filter(([, r]) => r.errors > 0)
+          .map(([route, r]) => `${label} ${route}: ${r.errors} errors`),
+    );
+    if (failed.length) {
+      throw new Error(`runs with errors (their ratios mean nothing):\n${failed.join('\n')}`);
+    }
   } finally {
     await nats.stop();
   }

@@ -1,12 +1,20 @@
 // Benchmark only (never a production switch): replaces the Baton guards with pass-throughs that
 // trust the token's claims without verifying anything, to measure what authentication costs.
 const { join } = require('node:path');
-const { JwtAuthGuard, RolesGuard, IS_PUBLIC_KEY } = require('@baton/auth');
+const {
+  JwtAuthGuard,
+  RolesGuard,
+  IS_PUBLIC_KEY,
+  bindCallContextOf,
+  callContextOf,
+} = require('@baton/auth');
 const { setAuthenticated } = require(
   join(__dirname, '../../dist/libs/auth/src/lib/context/principal-slot.js'),
 );
 
-JwtAuthGuard.prototype.canActivate = async function canActivate(ctx) {
+JwtAuthGuard.prototype.canActivate = function canActivate(ctx) {
+  const callContext = callContextOf(ctx);
+  bindCallContextOf(callContext);
   if (this.reflector.getAllAndOverride(IS_PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])) {
     return true;
   }
@@ -18,6 +26,8 @@ JwtAuthGuard.prototype.canActivate = async function canActivate(ctx) {
   if (match) {
     const principal = JSON.parse(Buffer.from(match[1].split('.')[1], 'base64url').toString());
     setAuthenticated(ctx, { principal, token: match[1] });
+    callContext.principal = principal;
+    callContext.token = match[1];
   }
   return true;
 };
