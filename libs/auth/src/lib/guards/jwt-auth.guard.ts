@@ -11,7 +11,18 @@ import { setAuthenticated } from '../context/principal-slot';
 import type { Principal } from '../principal';
 import { AccessTokenVerifier } from '../verification/access-token.verifier';
 
-const BEARER = /^Bearer ([A-Za-z0-9._-]+)$/i;
+/** `Bearer <token>` (the scheme in any case); the token itself is read strictly by the verifier. */
+const SCHEME = 'bearer ';
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (
+    authorization === undefined ||
+    authorization.length <= SCHEME.length ||
+    authorization.slice(0, SCHEME.length).toLowerCase() !== SCHEME
+  ) {
+    return undefined;
+  }
+  return authorization.slice(SCHEME.length);
+}
 const INVALID = 'Invalid or missing access token';
 
 /**
@@ -21,6 +32,9 @@ const INVALID = 'Invalid or missing access token';
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  private readonly publicRoutes = new WeakMap<object, WeakMap<Function, boolean>>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: AccessTokenVerifier,
@@ -30,12 +44,10 @@ export class JwtAuthGuard implements CanActivate {
     // Bound first, so that a refused request is logged with its request id too.
     const callContext = callContextOf(ctx);
     bindCallContextOf(callContext);
-    if (
-      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [ctx.getHandler(), ctx.getClass()])
-    ) {
+    if (this.isPublic(ctx)) {
       return true;
     }
-    const token = BEARER.exec(this.authorizationOf(ctx) ?? '')?.[1];
+    const token = bearerToken(this.authorizationOf(ctx));
     if (!token) {
       throw new UnauthorizedException(INVALID);
     }
@@ -50,6 +62,23 @@ export class JwtAuthGuard implements CanActivate {
       return accept(verified);
     }
     return verified.then(accept, (err: unknown) => this.refuse(err));
+  }
+
+  /** `@Public()` on the handler or its class, read once per handler (metadata does not change). */
+  private isPublic(ctx: ExecutionContext): boolean {
+    const handler = ctx.getHandler();
+    const controller = ctx.getClass();
+    let byHandler = this.publicRoutes.get(controller);
+    if (!byHandler) {
+      byHandler = new WeakMap();
+      this.publicRoutes.set(controller, byHandler);
+    }
+    let isPublic = byHandler.get(handler);
+    if (isPublic === undefined) {
+      isPublic = !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [handler, controller]);
+      byHandler.set(handler, isPublic);
+    }
+    return isPublic;
   }
 
   /** The single Authorization header of a request or message; none when absent or repeated. */

@@ -12,7 +12,8 @@ export interface TokenHeader {
 }
 
 const KID = /^[A-Za-z0-9_-]{1,128}$/;
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** Three base64url segments: one pass over the token, no split. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Headers that would make a verifier take a key or a rule from the token itself. */
 const FORBIDDEN = ['jku', 'jwk', 'x5u', 'x5c', 'x5t', 'crit'];
 export const MAX_TOKEN_LENGTH = 4096;
@@ -22,16 +23,25 @@ export const MAX_TOKEN_LENGTH = 4096;
  * refuses tokens that ask for an algorithm off the allowlist or carry their own key material.
  */
 export function readTokenHeader(token: string): TokenHeader {
+  assertCompactJws(token);
+  return parseHeaderSegment(token.slice(0, token.indexOf('.')));
+}
+
+/** A token's length and shape: three base64url segments and nothing else. */
+export function assertCompactJws(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new TokenRejected('token too long');
   }
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) {
+  if (!COMPACT_JWS.test(token)) {
     throw new TokenRejected('not a compact JWS');
   }
+}
+
+/** The header segment of a compact JWS, decoded and checked (see readTokenHeader). */
+export function parseHeaderSegment(segment: string): TokenHeader {
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    header = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
   } catch {
     throw new TokenRejected('header is not JSON');
   }

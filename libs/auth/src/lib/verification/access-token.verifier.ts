@@ -7,12 +7,13 @@ import { BATON_AUTH_OPTIONS, MAX_CLOCK_SKEW_SECONDS } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { VerifiedTokenCache } from '../guards/verified-token-cache';
 import { KeyStore } from '../keys/key-store';
-import { readTokenHeader, TokenRejected } from '../keys/token-header';
+import { assertCompactJws, parseHeaderSegment, TokenRejected } from '../keys/token-header';
 import type { TokenHeader } from '../keys/token-header';
 import type { Principal } from '../principal';
 import { RevocationStore } from '../revocation/revocation-store';
 
 const ACCESS_TOKEN_TYP = /^(application\/)?at\+jwt$/i;
+const MAX_REMEMBERED_HEADERS = 64;
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isTime = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -29,12 +30,23 @@ const isTime = (v: unknown): v is number =>
  */
 @Injectable()
 export class AccessTokenVerifier {
+  /**
+   * Headers seen on verified tokens, by their segment: the few the auth service writes (one per
+   * signing key) need not be decoded and checked again on every new token. Bounded.
+   */
+  private readonly headers = new Map<string, TokenHeader>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly revocations: RevocationStore,
     private readonly verified: VerifiedTokenCache,
     @Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions,
   ) {}
+
+  /** How many token headers are remembered (bounded). */
+  get rememberedHeaders(): number {
+    return this.headers.size;
+  }
 
   /** The principal of a token verified before, after the revocation check; undefined otherwise. */
   cached(token: string): Principal | undefined {
@@ -54,7 +66,9 @@ export class AccessTokenVerifier {
     if (hit) {
       return hit;
     }
-    const header = readTokenHeader(token);
+    assertCompactJws(token);
+    const segment = token.slice(0, token.indexOf('.'));
+    const header = this.headers.get(segment) ?? parseHeaderSegment(segment);
     const key = this.keys.known(header);
     if (key) {
       return this.accept(token, key, header);
@@ -64,6 +78,13 @@ export class AccessTokenVerifier {
 
   private accept(token: string, key: KeyObject, header: TokenHeader): Principal {
     const principal = this.check(token, key, header);
+    // Only a header that came with a valid signature is remembered, so no caller can fill this.
+    if (!this.headers.has(token.slice(0, token.indexOf('.')))) {
+      if (this.headers.size >= MAX_REMEMBERED_HEADERS) {
+        this.headers.clear();
+      }
+      this.headers.set(token.slice(0, token.indexOf('.')), header);
+    }
     this.revocations.assertUsable(principal);
     this.verified.set(token, principal);
     return principal;
@@ -77,7 +98,8 @@ export class AccessTokenVerifier {
     try {
       valid = verifySignature(
         'sha256',
-        Buffer.from(token.slice(0, last)),
+        // assertCompactJws let only base64url characters and dots through: latin1 is exact, and fast
+        Buffer.from(token.slice(0, last), 'latin1'),
         header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
         signature,
       );

@@ -1,0 +1,113 @@
+import { TokenFactory } from '@baton/testing';
+import { ALGORITHM_ALLOWLIST } from '../auth.constants';
+import type { BatonAuthOptions } from '../baton-auth.options';
+import { VerifiedTokenCache } from '../guards/verified-token-cache';
+import { KeyStore } from '../keys/key-store';
+import { RevocationStore } from '../revocation/revocation-store';
+import { AccessTokenVerifier } from './access-token.verifier';
+
+/*
+ * The verifier's fast path: what it remembers (verified tokens, the headers of verified tokens) and
+ * that remembering never lets a token skip a check. The whole list of refused tokens runs against
+ * the guard on HTTP and NATS in baton-auth.module.spec.ts.
+ */
+
+const factory = new TokenFactory();
+const options = (cacheSize: number): BatonAuthOptions => ({
+  service: 'probe',
+  natsServers: [],
+  issuer: 'baton-auth',
+  audience: 'baton',
+  algorithms: ALGORITHM_ALLOWLIST,
+  requestTimeoutMs: 1000,
+  accessTokenTtl: 900,
+  jwksRefetchIntervalMs: 10_000,
+  verifiedTokenCacheSize: cacheSize,
+});
+
+async function verifierWith(cacheSize: number) {
+  const opts = options(cacheSize);
+  const keys = new KeyStore({ fetchJwks: () => Promise.resolve(factory.jwks()) }, opts);
+  await keys.refresh();
+  const revocations = new RevocationStore(opts);
+  revocations.current = true;
+  const cache = new VerifiedTokenCache(opts);
+  return { sut: new AccessTokenVerifier(keys, revocations, cache, opts), cache, revocations };
+}
+
+/** What verifying `token` threw or rejected with (undefined when it verified). */
+const refusal = async (verifier: AccessTokenVerifier, token: string): Promise<unknown> => {
+  try {
+    await verifier.verify(token);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+};
+
+describe(AccessTokenVerifier.name, () => {
+  it("should remember a verified token's header, and only after its signature verified", async () => {
+    const { sut } = await verifierWith(0);
+    const good = factory.sign();
+    const forged = `${good.slice(0, good.lastIndexOf('.'))}.${'A'.repeat(342)}`;
+
+    expect(await refusal(sut, forged)).toBeInstanceOf(Error);
+    expect(sut.rememberedHeaders).toBe(0);
+
+    expect(await sut.verify(good)).toMatchObject({ sub: TokenFactory.decode(good).claims['sub'] });
+    expect(sut.rememberedHeaders).toBe(1);
+  });
+
+  it('should still check every token whole whose header it remembers', async () => {
+    const { sut } = await verifierWith(0);
+    const good = factory.sign();
+    await sut.verify(good);
+    const header = good.slice(0, good.indexOf('.'));
+
+    // same header: a tampered payload, a stripped signature, junk after the token
+    const tampered = TokenFactory.withPayload(good, factory.claims({ roles: ['admin'] }));
+    const expired = factory.sign({ claims: factory.claims({ exp: 1000, iat: 900 }) });
+    for (const token of [tampered, `${header}.e30.`, `${good} junk`, `${good}.x`, expired]) {
+      expect(await refusal(sut, token)).toBeInstanceOf(Error);
+    }
+    // another header from the same key: its own typ is checked
+    expect(await refusal(sut, factory.sign({ header: { typ: 'JWT' } }))).toBeInstanceOf(Error);
+    expect(sut.rememberedHeaders).toBe(1);
+  });
+
+  it('should keep the remembered headers bounded', async () => {
+    const { sut } = await verifierWith(0);
+
+    for (let n = 0; n < 150; n++) {
+      await sut.verify(factory.sign({ header: { n } }));
+    }
+
+    expect(sut.rememberedHeaders).toBeGreaterThan(0);
+    expect(sut.rememberedHeaders).toBeLessThanOrEqual(64);
+  });
+
+  it('should serve a verified token from the cache and still refuse it once revoked', async () => {
+    const { sut, cache, revocations } = await verifierWith(100);
+    const token = factory.sign();
+    const principal = await sut.verify(token);
+
+    expect(cache.size).toBe(1);
+    expect(sut.cached(token)).toEqual(principal);
+
+    const { jti } = TokenFactory.decode(token).claims as { jti: string };
+    jest.spyOn(revocations, 'isRevoked').mockImplementation((revoked) => revoked === jti);
+    expect(await refusal(sut, token)).toMatchObject({ status: 401 });
+    expect(cache.size).toBe(1);
+  });
+
+  it('should verify every time, hashing nothing, when the cache is off', async () => {
+    const { sut, cache } = await verifierWith(0);
+    const token = factory.sign();
+
+    await sut.verify(token);
+    await sut.verify(token);
+
+    expect(cache.size).toBe(0);
+    expect(sut.cached(token)).toBeUndefined();
+  });
+});
