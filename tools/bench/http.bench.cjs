@@ -14,7 +14,7 @@ const {
   startSystem,
   workspaceRoot,
 } = require('@baton/testing');
-const { writeResults } = require('./bench-utils.cjs');
+const { median, writeResults } = require('./bench-utils.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
@@ -160,18 +160,31 @@ async function soakTest(baseUrl, routes, pids) {
       ),
     );
   await mixed(warm);
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
+  // RSS rises and falls with every garbage collection: compare the median of the first and of the
+  // last fifth of the run (sampled every 500 ms), not two single readings.
+  const samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
+  const sampler = setInterval(() => {
+    for (const [k, pid] of Object.entries(pids)) samples[k].push(rssOf(pid));
+  }, 500);
   await mixed(SOAK);
-  const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssOf(pid)]));
+  clearInterval(sampler);
+  const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
   return Object.fromEntries(
-    Object.keys(pids).map((k) => [
-      k,
-      {
-        beforeMb: +(before[k] / 2 ** 20).toFixed(1),
-        afterMb: +(after[k] / 2 ** 20).toFixed(1),
-        growth: +(after[k] / before[k] - 1).toFixed(3),
-      },
-    ]),
+    Object.entries(samples).map(([k, values]) => {
+      const window = Math.max(1, Math.floor(values.length / 5));
+      const before = median(values.slice(0, window));
+      const after = median(values.slice(-window));
+      return [
+        k,
+        {
+          beforeMb: mb(before),
+          afterMb: mb(after),
+          minMb: mb(Math.min(...values)),
+          maxMb: mb(Math.max(...values)),
+          growth: +(after / before - 1).toFixed(3),
+        },
+      ];
+    }),
   );
 }
 
@@ -237,7 +250,8 @@ async function main() {
     ]);
     const soakRows = shipped.soak
       ? Object.entries(shipped.soak).map(
-          ([k, v]) => `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % |`,
+          ([k, v]) =>
+            `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % | ${v.minMb} – ${v.maxMb} |`,
         )
       : [];
     const md = [
@@ -258,10 +272,10 @@ async function main() {
       '',
       ...(soakRows.length
         ? [
-            `Memory over ${SOAK} s of steady mixed load after warm-up (RSS):`,
+            `Memory over ${SOAK} s of steady mixed load after warm-up (RSS sampled every 500 ms; before and after are the medians of the first and last fifth of the run):`,
             '',
-            '| process | before MB | after MB | growth |',
-            '|---|---|---|---|',
+            '| process | before MB | after MB | growth | range MB |',
+            '|---|---|---|---|---|',
             ...soakRows,
             '',
           ]
