@@ -305,11 +305,15 @@ describe(BatonClient.name, () => {
       expect((error as HttpException).message).toBe('The silent service did not answer in time');
     });
 
-    it('should answer 503 when no instance of the service is listening', async () => {
-      const error = await sut.send('nobody.home', {}, { timeoutMs: 2000 }).catch((e: unknown) => e);
+    it('should answer 503 when no instance of the service is listening, knowing it without waiting out the timeout', async () => {
+      const error = await sut
+        .send('nobody.home', {}, { timeoutMs: 60_000 })
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ServiceUnavailableException);
       expect((error as HttpException).getStatus()).toBe(503);
+      // NATS said nobody listens (no responders); a timeout would read "did not answer in time"
+      expect((error as HttpException).message).toBe('The nobody service is unavailable');
     });
   });
 });
