@@ -11,8 +11,10 @@ import { setAuthenticated } from '../context/principal-slot';
 import type { Principal } from '../principal';
 import { AccessTokenVerifier } from '../verification/access-token.verifier';
 
-/** `Bearer <token>` (the scheme in any case); the token itself is read strictly by the verifier. */
+const INVALID = 'Invalid or missing access token';
 const SCHEME = 'bearer ';
+
+/** `Bearer <token>` (the scheme in any case); the token itself is read strictly by the verifier. */
 function bearerToken(authorization: string | undefined): string | undefined {
   if (
     authorization === undefined ||
@@ -23,7 +25,6 @@ function bearerToken(authorization: string | undefined): string | undefined {
   }
   return authorization.slice(SCHEME.length);
 }
-const INVALID = 'Invalid or missing access token';
 
 /**
  * The one guard for HTTP and NATS: secure by default, `@Public()` opts out. Reads the bearer token
