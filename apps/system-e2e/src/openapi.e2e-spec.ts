@@ -231,7 +231,26 @@ describe('OpenAPI document and /docs', () => {
         .filter((p) => p.in === 'query')
         .map((p) => p.name)
         .sort(),
-    ).toEqual(['limit', 'type', 'userId']);
+    ).toEqual(['actorId', 'limit', 'type', 'userId']);
+    const events = resolve(
+      operation({ method: 'get', path: '/admin/audit' }).responses['200'].content![
+        'application/json'
+      ].schema,
+    );
+    const event = resolve(events.items!);
+    expect(Object.keys(event.properties ?? {}).sort()).toEqual(
+      [
+        'actorId',
+        'clientIp',
+        'createdAt',
+        'detail',
+        'id',
+        'requestId',
+        'sessionId',
+        'type',
+        'userId',
+      ].sort(),
+    );
   });
 
   it('should ask for a token on exactly the routes where the gateway refuses a request without one', async () => {

@@ -441,6 +441,129 @@ describe('Baton end to end', () => {
     });
   });
 
+  describe('the actor of every audit event', () => {
+    interface AuditEvent {
+      type: string;
+      userId: string | null;
+      actorId: string | null;
+      sessionId: string | null;
+      detail: Record<string, unknown> | null;
+    }
+    const audit = async (query: string): Promise<AuditEvent[]> => {
+      const res = await http.get(`/admin/audit?${query}`, adminToken);
+      expect(res.status).toBe(200);
+      return res.body as AuditEvent[];
+    };
+    const subOf = (token: string) => String(TokenFactory.decode(token).claims['sub']);
+
+    it('should record the acting admin, not only the target user, of role changes, revocations and key rotations', async () => {
+      // two admins, so that the log has to tell them apart: the first admin, and bob, made one above
+      const adminId = subOf(adminToken);
+      const bobAdmin = (await login(bob.email, bob.password)).accessToken;
+      const bobId = subOf(bobAdmin);
+      expect(TokenFactory.decode(bobAdmin).claims['roles']).toContain('admin');
+
+      const roles = await http.put(`/admin/users/${aliceId}/roles`, { roles: ['user'] }, bobAdmin);
+      expect(roles.status).toBe(200);
+      expect((await http.post(`/admin/users/${aliceId}/revoke`, {}, adminToken)).status).toBe(204);
+      const rotated = await http.post('/admin/keys/rotate', {}, bobAdmin);
+      expect(rotated.status).toBe(201);
+
+      const [changed] = await audit(`type=roles.changed&userId=${aliceId}&limit=1`);
+      expect(changed).toMatchObject({ userId: aliceId, actorId: bobId });
+      const [revoked] = await audit(`type=user.revoked&userId=${aliceId}&limit=1`);
+      expect(revoked).toMatchObject({ userId: aliceId, actorId: adminId });
+      const [rotation] = await audit('type=keys.rotated&limit=1');
+      expect(rotation).toMatchObject({
+        userId: null,
+        actorId: bobId,
+        detail: { kid: rotated.body.kid },
+      });
+      // the role change that made bob an admin, made earlier by the first admin
+      const [promoted] = await audit(`type=roles.changed&userId=${bobId}&limit=1`);
+      expect(promoted).toMatchObject({ userId: bobId, actorId: adminId });
+    });
+
+    it('should filter by actor, alone and with the other filters', async () => {
+      const bobId = subOf(bobToken);
+      const byBob = await audit(`actorId=${bobId}&limit=500`);
+      expect(byBob.length).toBeGreaterThan(0);
+      expect(byBob.every((e) => e.actorId === bobId)).toBe(true);
+      expect(byBob.map((e) => e.type)).toEqual(
+        expect.arrayContaining(['roles.changed', 'keys.rotated', 'login.succeeded']),
+      );
+      const bobOnAlice = await audit(`actorId=${bobId}&userId=${aliceId}&type=roles.changed`);
+      expect(bobOnAlice.length).toBeGreaterThan(0);
+      expect(
+        bobOnAlice.every(
+          (e) => e.actorId === bobId && e.userId === aliceId && e.type === 'roles.changed',
+        ),
+      ).toBe(true);
+      expect(await audit('actorId=svc:nobody')).toEqual([]);
+      for (const bad of ['not-an-id', 'svc:', 'SVC:orders', `${bobId}x`]) {
+        const res = await http.get(`/admin/audit?actorId=${encodeURIComponent(bad)}`, adminToken);
+        expect({ bad, status: res.status }).toEqual({ bad, status: 400 });
+      }
+    });
+
+    it('should record users as the actors of their own login, refresh and logout, and no one for registration or a failed login', async () => {
+      const session = await login(alice.email, alice.password);
+      const sid = String(TokenFactory.decode(session.accessToken).claims['sid']);
+      const refreshed = await http.post('/auth/refresh', { refreshToken: session.refreshToken });
+      expect(refreshed.status).toBe(200);
+      expect((await http.post('/auth/logout', {}, refreshed.body.accessToken)).status).toBe(204);
+
+      const events = await audit(`userId=${aliceId}&limit=500`);
+      const newest = (type: string) => events.find((e) => e.type === type);
+      expect(newest('logout')).toMatchObject({ actorId: aliceId, sessionId: sid });
+      expect(newest('token.refreshed')).toMatchObject({ actorId: aliceId, sessionId: sid });
+      expect(newest('login.succeeded')).toMatchObject({ actorId: aliceId });
+      expect(newest('user.registered')).toMatchObject({ actorId: null });
+      // a wrong password for alice's account and an unknown email: no one was authenticated
+      expect(newest('login.failed')).toMatchObject({ actorId: null });
+      const failed = await audit('type=login.failed&limit=500');
+      expect(failed.some((e) => e.userId === null)).toBe(true);
+      expect(failed.every((e) => e.actorId === null)).toBe(true);
+    });
+
+    it('should take the actor from the verified token only, never from a request body', async () => {
+      const adminId = subOf(adminToken);
+      const forged = { actorId: aliceId };
+      const setRoles = await http.put(
+        `/admin/users/${aliceId}/roles`,
+        { roles: ['user'], ...forged },
+        adminToken,
+      );
+      expect(setRoles.status).toBe(400);
+      expect(setRoles.body.message).toContain('actorId should not exist');
+      for (const [path, body, token] of [
+        ['/auth/login', { email: alice.email, password: alice.password, ...forged }, undefined],
+        ['/auth/logout', forged, (await login(alice.email, alice.password)).accessToken],
+        [`/admin/users/${aliceId}/revoke`, forged, adminToken],
+        ['/admin/keys/rotate', forged, adminToken],
+        ['/admin/keys/rotate', [forged], adminToken],
+      ] as const) {
+        const res = await http.post(path, body, token);
+        expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      }
+      // one step behind the gateway: a raw NATS message with an admin's token
+      const raw = await natsRequest(
+        nc,
+        'auth.admin.set-roles',
+        { id: aliceId, roles: ['user'], ...forged },
+        adminToken,
+      );
+      expect(raw.err).toMatchObject({ statusCode: 400 });
+      const rotated = await natsRequest(nc, 'auth.admin.rotate-keys', forged, adminToken);
+      expect(rotated.err ?? undefined).toBeUndefined();
+      const [rotation] = await audit('type=keys.rotated&limit=1');
+      expect(rotation).toMatchObject({ actorId: adminId, detail: { kid: rotated.response.kid } });
+      expect(await audit(`actorId=${aliceId}&type=keys.rotated`)).toEqual([]);
+      expect(await audit(`actorId=${aliceId}&type=roles.changed`)).toEqual([]);
+      expect(await audit(`actorId=${aliceId}&type=user.revoked`)).toEqual([]);
+    });
+  });
+
   describe('health and failures', () => {
     it('should report every dependency up on /health', async () => {
       const res = await http.get('/health');

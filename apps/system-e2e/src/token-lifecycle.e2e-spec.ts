@@ -211,6 +211,8 @@ describe('Token lifecycle', () => {
     const admin = await login(system.admin.email, system.admin.password);
     const events = (await http.get('/admin/audit?limit=500', admin.accessToken)).body as {
       type: string;
+      userId: string | null;
+      actorId: string | null;
       requestId: string | null;
       clientIp: string | null;
     }[];
@@ -234,6 +236,46 @@ describe('Token lifecycle', () => {
     for (const secret of [user.password, system.admin.password, 'eyJ']) {
       expect(dump).not.toContain(secret);
     }
+  });
+
+  it('should name the actor of each lifecycle event: the user for their own session, the service for its token, no one when the caller proved nothing', async () => {
+    const admin = await login(system.admin.email, system.admin.password);
+    const carolId = String(TokenFactory.decode((await login()).accessToken).claims['sub']);
+    const audit = async (query: string) => {
+      const res = await http.get(`/admin/audit?limit=500&${query}`, admin.accessToken);
+      expect(res.status).toBe(200);
+      return res.body as { type: string; userId: string | null; actorId: string | null }[];
+    };
+    const actorsOf = (events: { type: string; actorId: string | null }[]) =>
+      Object.fromEntries(
+        [...new Set(events.map((e) => e.type))].map((type) => [
+          type,
+          [...new Set(events.filter((e) => e.type === type).map((e) => e.actorId))],
+        ]),
+      );
+
+    expect(actorsOf(await audit(`userId=${carolId}`))).toEqual({
+      'user.registered': [null],
+      'login.succeeded': [carolId],
+      'token.refreshed': [carolId],
+      // presenting a retired refresh token proves nothing: an attacker may hold it
+      'refresh.reused': [null],
+      logout: [carolId],
+    });
+    const everything = await audit('');
+    const byType = actorsOf(everything);
+    for (const type of ['login.failed', 'login.throttled', 'service-token.refused']) {
+      expect({ type, actors: byType[type] }).toEqual({ type, actors: [null] });
+    }
+    for (const issued of everything.filter((e) => e.type === 'service-token.issued')) {
+      expect(issued.actorId).toBe(issued.userId);
+    }
+    const byOrders = await audit('actorId=svc:orders');
+    expect(byOrders.length).toBeGreaterThan(0);
+    expect(byOrders.every((e) => e.type === 'service-token.issued')).toBe(true);
+    expect(byOrders.every((e) => e.userId === 'svc:orders' && e.actorId === 'svc:orders')).toBe(
+      true,
+    );
   });
 
   it('should never write a token, password or private key to any log line', () => {

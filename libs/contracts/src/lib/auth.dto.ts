@@ -118,11 +118,24 @@ export const AUDIT_EVENT_TYPES = [
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
+/** An audit actor: a user id (UUID v4) or `svc:<name>`. */
+const AUDIT_ACTOR =
+  /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|svc:[a-z][a-z0-9-]{0,62})$/;
+
 export class AuditQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
   @IsOptional()
   @IsUUID('4', { message: 'userId must be a UUID' })
   userId?: string;
+
+  @ApiPropertyOptional({
+    pattern: AUDIT_ACTOR.source,
+    description: 'Only the events this caller caused: a user id, or `svc:<name>` for a service.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(AUDIT_ACTOR, { message: 'actorId must be a user id (UUID) or svc:<name>' })
+  actorId?: string;
 
   @ApiPropertyOptional({ enum: [...AUDIT_EVENT_TYPES] })
   @IsOptional()
@@ -154,7 +167,10 @@ export interface TokenPair {
 export interface AuditEventView {
   id: string;
   type: AuditEventType;
+  /** The subject: a user id or `svc:<name>`. */
   userId: string | null;
+  /** The verified caller who caused the event; null when no one was authenticated. */
+  actorId: string | null;
   sessionId: string | null;
   requestId: string | null;
   clientIp: string | null;

@@ -9,7 +9,14 @@ import { AuditEventEntity } from '../entities';
 
 export interface AuditRecord {
   type: AuditEventType;
+  /** The subject: a user id or `svc:<name>`. */
   userId?: string | null;
+  /**
+   * Who caused the event. Left out, it is the verified caller of the message being handled (no
+   * one on a public subject). Given only where the message itself proves who sent it: the user
+   * whose password or refresh token it carried, the service whose credentials it carried.
+   */
+  actorId?: string | null;
   sessionId?: string | null;
   /** Never a token, a password or a hash. */
   detail?: Record<string, unknown>;
@@ -30,6 +37,7 @@ export class AuditService {
       id: randomUUID(),
       type: record.type,
       userId: record.userId ?? null,
+      actorId: record.actorId === undefined ? (ctx?.principal?.sub ?? null) : record.actorId,
       sessionId: record.sessionId ?? null,
       requestId: ctx?.requestId ?? null,
       clientIp: ctx?.clientIp?.slice(0, 64) ?? null,
@@ -37,12 +45,18 @@ export class AuditService {
       createdAt: new Date(),
     });
     await this.events.insert(event as QueryDeepPartialEntity<AuditEventEntity>);
-    this.logger.log(`${record.type} sub=${record.userId ?? '-'} request=${event.requestId ?? '-'}`);
+    this.logger.log(
+      `${record.type} sub=${record.userId ?? '-'} actor=${event.actorId ?? '-'} request=${event.requestId ?? '-'}`,
+    );
   }
 
   async query(q: AuditQueryDto): Promise<AuditEventView[]> {
     const rows = await this.events.find({
-      where: { ...(q.userId ? { userId: q.userId } : {}), ...(q.type ? { type: q.type } : {}) },
+      where: {
+        ...(q.userId ? { userId: q.userId } : {}),
+        ...(q.actorId ? { actorId: q.actorId } : {}),
+        ...(q.type ? { type: q.type } : {}),
+      },
       order: { createdAt: 'DESC' },
       take: q.limit ?? 50,
     });
@@ -54,6 +68,7 @@ export class AuditService {
       id: e.id,
       type: e.type,
       userId: e.userId,
+      actorId: e.actorId,
       sessionId: e.sessionId,
       requestId: e.requestId,
       clientIp: e.clientIp,

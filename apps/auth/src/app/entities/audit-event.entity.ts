@@ -5,6 +5,7 @@ import type { AuditEventType } from '@baton/contracts';
 @Entity({ name: 'audit_events' })
 @Index('ix_audit_events_created_at', ['createdAt'])
 @Index('ix_audit_events_user_id', ['userId'])
+@Index('ix_audit_events_actor_id', ['actorId'])
 export class AuditEventEntity {
   @PrimaryColumn(uuidColumn())
   id: string;
@@ -15,6 +16,10 @@ export class AuditEventEntity {
   /** The subject: a user id or `svc:<name>`. */
   @Column({ name: 'user_id', type: 'varchar', length: 64, nullable: true })
   userId: string | null;
+
+  /** Who caused it: the verified caller's `sub`; null when no one was authenticated. */
+  @Column({ name: 'actor_id', type: 'varchar', length: 64, nullable: true })
+  actorId: string | null;
 
   @Column({ name: 'session_id', type: 'varchar', length: 64, nullable: true })
   sessionId: string | null;

@@ -30,14 +30,15 @@ export class ServiceCredentials {
   }
 
   async issue(dto: ServiceTokenDto): Promise<{ accessToken: string; expiresIn: number }> {
+    const sub = `svc:${dto.service}`;
     const expected = this.secrets.get(dto.service);
     const ok =
       timingSafeEqual(digest(dto.secret), expected ?? digest(`\0${dto.secret}`)) && !!expected;
     if (!ok) {
-      await this.audit.record({ type: 'service-token.refused', userId: `svc:${dto.service}` });
+      await this.audit.record({ type: 'service-token.refused', userId: sub });
       throw new AuthException(AuthErrorCode.InvalidServiceCredentials);
     }
-    await this.audit.record({ type: 'service-token.issued', userId: `svc:${dto.service}` });
+    await this.audit.record({ type: 'service-token.issued', userId: sub, actorId: sub });
     return this.tokens.serviceToken(dto.service);
   }
 }

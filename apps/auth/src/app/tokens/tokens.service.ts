@@ -141,6 +141,7 @@ export class TokensService {
     await this.audit.record({
       type: 'token.refreshed',
       userId: row.userId,
+      actorId: row.userId,
       sessionId: row.sessionId,
     });
     return this.pair(row.userId, roles, session.id, next);

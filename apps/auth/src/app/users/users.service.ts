@@ -86,7 +86,7 @@ export class UsersService implements OnApplicationBootstrap {
     }
     this.throttle.succeeded(email);
     const pair = await this.tokens.startSession(user.id, user.roles);
-    await this.audit.record({ type: 'login.succeeded', userId: user.id });
+    await this.audit.record({ type: 'login.succeeded', userId: user.id, actorId: user.id });
     return pair;
   }
 

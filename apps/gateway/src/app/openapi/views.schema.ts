@@ -148,6 +148,16 @@ export class AuditEventViewSchema implements AuditEventView {
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
   userId: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Who caused the event: the verified caller (the acting admin for admin actions, the user ' +
+      'for their own login, refresh and logout, the service for its own token); null when no ' +
+      'one was authenticated, as for registration or a failed login.',
+  })
+  actorId: string | null;
+
   @ApiProperty({ type: String, nullable: true })
   sessionId: string | null;
 

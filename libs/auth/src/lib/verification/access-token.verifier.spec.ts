@@ -1,3 +1,4 @@
+import type { Jwks } from '@baton/contracts';
 import { TokenFactory } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
@@ -27,10 +28,12 @@ const options = (cacheSize: number): BatonAuthOptions => ({
 
 async function verifierWith(cacheSize: number) {
   const opts = options(cacheSize);
-  const keys = new KeyStore({ fetchJwks: () => Promise.resolve(factory.jwks()) }, opts);
+  const jwks = factory.jwks() as unknown as Jwks;
+  const keys = new KeyStore({ fetchJwks: () => Promise.resolve(jwks) }, opts);
   await keys.refresh();
   const revocations = new RevocationStore(opts);
-  revocations.current = true;
+  // a copy known to be complete (and empty), without a bucket to watch
+  (revocations as unknown as { current: boolean }).current = true;
   const cache = new VerifiedTokenCache(opts);
   return { sut: new AccessTokenVerifier(keys, revocations, cache, opts), cache, revocations };
 }
