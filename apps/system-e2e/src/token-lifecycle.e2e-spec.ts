@@ -104,6 +104,17 @@ describe('Token lifecycle', () => {
         secret: 'x'.repeat(24),
       });
       expect(unknown.err).toMatchObject({ statusCode: 401 });
+      // the longest name there can be is refused like any other (its refusal is audited)
+      const longest = await natsRequest(nc, 'auth.service-token', {
+        service: `b${'x'.repeat(59)}`,
+        secret: 'x'.repeat(24),
+      });
+      expect(longest.err).toMatchObject({ statusCode: 401 });
+      const tooLong = await natsRequest(nc, 'auth.service-token', {
+        service: `b${'x'.repeat(60)}`,
+        secret: 'x'.repeat(24),
+      });
+      expect(tooLong.err).toMatchObject({ statusCode: 400 });
     });
 
     it('should issue a short-lived svc:<name> token with the service role against valid credentials', async () => {

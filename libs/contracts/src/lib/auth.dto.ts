@@ -72,9 +72,17 @@ export class LogoutDto {
   refreshToken?: string;
 }
 
+/**
+ * A service's name: lower case, at most 60 characters, so that its subject `svc:<name>` fits where
+ * user ids are kept (64 characters).
+ */
+export const SERVICE_NAME = /^[a-z][a-z0-9-]{0,59}$/;
+
 export class ServiceTokenDto {
   @IsString()
-  @Matches(/^[a-z][a-z0-9-]{0,62}$/, { message: 'service must be a lower-case service name' })
+  @Matches(SERVICE_NAME, {
+    message: 'service must be a lower-case service name of at most 60 characters',
+  })
   service: string;
 
   @IsString()
@@ -120,7 +128,7 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** An audit actor: a user id (UUID v4) or `svc:<name>`. */
 const AUDIT_ACTOR =
-  /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|svc:[a-z][a-z0-9-]{0,62})$/;
+  /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|svc:[a-z][a-z0-9-]{0,59})$/;
 
 export class AuditQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })

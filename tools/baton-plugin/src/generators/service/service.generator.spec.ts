@@ -219,6 +219,12 @@ describe(serviceGenerator.name, () => {
       );
     });
 
+    it('should refuse a name longer than the auth service issues tokens for (60 characters)', async () => {
+      await expect(serviceGenerator(tree, { name: `stock-${'x'.repeat(55)}` })).rejects.toThrow(
+        /longer than 60/,
+      );
+    });
+
     it('should refuse a name ending in -e2e, which the build leaves out', async () => {
       await expect(serviceGenerator(tree, { name: 'stock-e2e' })).rejects.toThrow(/-e2e/);
     });

@@ -18,6 +18,8 @@ export const RESERVED_NAMES = ['auth', 'gateway', 'orders', 'profile'] as const;
 export const SERVICES_REGISTRY = 'tools/services.json';
 
 const KEBAB_CASE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** The auth service issues tokens to services of at most this many characters (`SERVICE_NAME`). */
+const MAX_NAME_LENGTH = 60;
 
 export interface ServicesRegistry {
   '//'?: string;
@@ -30,6 +32,12 @@ export function validateServiceName(tree: Tree, name: string): void {
     throw new Error(
       `"${name}" is not a valid service name: use kebab-case (lower-case letters and digits, ` +
         `words joined by "-", starting with a letter), e.g. "inventory" or "stock-levels".`,
+    );
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new Error(
+      `"${name}" is longer than ${MAX_NAME_LENGTH} characters, the longest name a service ` +
+        'can get a token for; choose a shorter one.',
     );
   }
   if ((RESERVED_NAMES as readonly string[]).includes(name)) {
