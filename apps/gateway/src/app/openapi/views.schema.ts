@@ -145,7 +145,11 @@ export class AuditEventViewSchema implements AuditEventView {
   @ApiProperty({ enum: [...AUDIT_EVENT_TYPES] })
   type: AuditEventType;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Whom the event is about: a user id, or `svc:<name>` for a service token.',
+  })
   userId: string | null;
 
   @ApiProperty({
