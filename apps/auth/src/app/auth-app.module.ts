@@ -11,6 +11,7 @@ import { AUTH_ENTITIES } from './entities';
 import { LocalJwksSource, LocalServiceTokenSource } from './keys/local-key.sources';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initial-auth-schema';
+import { OneCurrentSigningKey1795397271517 } from './migrations/1795397271517-one-current-signing-key';
 import { ServiceCredentials } from './tokens/service-credentials.service';
 import { TokensService } from './tokens/tokens.service';
 import { LoginThrottle } from './users/login-throttle.service';
@@ -21,7 +22,10 @@ import { UsersService } from './users/users.service';
   imports: [
     BatonAuthModule.forRoot({ service: 'auth' }),
     JwtModule.register({}),
-    serviceStoreModule('auth', AUTH_ENTITIES, [InitialAuthSchema1732300000000]),
+    serviceStoreModule('auth', AUTH_ENTITIES, [
+      InitialAuthSchema1732300000000,
+      OneCurrentSigningKey1795397271517,
+    ]),
     TypeOrmModule.forFeature(AUTH_ENTITIES),
   ],
   controllers: [
