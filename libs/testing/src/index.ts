@@ -11,3 +11,4 @@ export * from './lib/retrying-load';
 export * from './lib/secure-nats-server';
 export * from './lib/boot';
 export * from './lib/log-leaks';
+export * from './lib/store-gate';

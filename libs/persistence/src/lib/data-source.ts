@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
 import type { StoreConfig } from './store-config';
+import { inImmediateTransaction, withAdvisoryLock } from './store-lock';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 type Classes = Function[];
@@ -48,6 +49,8 @@ export function dataSourceOptions({
   };
 }
 
+const createSchema = (schema: string): string => `CREATE SCHEMA IF NOT EXISTS "${schema}"`;
+
 /** Prepares what TypeORM cannot make itself (the SQLite folder, the PostgreSQL schema). */
 export async function prepareStore(store: StoreConfig): Promise<void> {
   if (store.kind === 'sqlite') {
@@ -57,7 +60,7 @@ export async function prepareStore(store: StoreConfig): Promise<void> {
   const client = new Client({ connectionString: store.url, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS "${store.schema}"`);
+    await client.query(createSchema(store.schema));
   } finally {
     await client.end();
   }
@@ -65,8 +68,47 @@ export async function prepareStore(store: StoreConfig): Promise<void> {
 
 /** Opens the store and brings its schema up to date. */
 export async function openDataSource(spec: DataSourceSpec): Promise<DataSource> {
-  await prepareStore(spec.store);
-  return new DataSource(dataSourceOptions(spec)).initialize();
+  return openStore(spec.store, dataSourceOptions(spec));
+}
+
+/**
+ * Opens the store with `options` and, when they ask for it (`migrationsRun`), brings its schema up
+ * to date, one process at a time: processes that open the same empty store at once neither both
+ * create the PostgreSQL schema nor both run the migrations (see `store-lock.ts`).
+ */
+export async function openStore(
+  store: StoreConfig,
+  options: DataSourceOptions,
+): Promise<DataSource> {
+  if (store.kind === 'postgres') {
+    return withAdvisoryLock(store.url, store.schema, async (session) => {
+      await session.query(createSchema(store.schema));
+      return new DataSource(options).initialize();
+    });
+  }
+  await prepareStore(store);
+  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  if (!options.migrationsRun) {
+    return dataSource;
+  }
+  try {
+    // The lock's transaction makes the migrations all-or-nothing, as TypeORM's default single
+    // transaction would. TypeORM's own step around them (foreign keys off) is a pragma that SQLite
+    // ignores inside a transaction, so it comes before.
+    const connection = dataSource.createQueryRunner();
+    await connection.beforeMigration();
+    try {
+      await inImmediateTransaction(dataSource, () =>
+        dataSource.runMigrations({ transaction: 'none' }),
+      );
+    } finally {
+      await connection.afterMigration();
+    }
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
+  return dataSource;
 }
 
 /** True when the store answers a trivial query. */

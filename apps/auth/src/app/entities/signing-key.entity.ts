@@ -1,7 +1,10 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { timestampColumn } from '@baton/persistence';
 
 @Entity({ name: 'signing_keys' })
+// At most one current key: a partial index on an expression, which TypeORM cannot describe, so it
+// is made by its migration and left alone here.
+@Index('uq_signing_keys_current', { synchronize: false })
 export class SigningKeyEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   kid: string;

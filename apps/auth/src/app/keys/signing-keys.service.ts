@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { IsNull } from 'typeorm';
 import type { Repository } from 'typeorm';
 import type { Jwks, PublicJwk } from '@baton/contracts';
-import { runInTransaction } from '@baton/persistence';
+import { runExclusive } from '@baton/persistence';
 import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
 import { SigningKeyEntity } from '../entities';
 import { openPrivateKey, sealPrivateKey } from './key-encryption';
@@ -69,7 +69,9 @@ export class SigningKeysService implements OnModuleInit {
   async rotate(): Promise<string> {
     await this.ready();
     const next = this.generate();
-    await runInTransaction(this.keys.manager.connection, async (tx) => {
+    // Under the store's lock, so that rotations on two replicas at once both succeed, one after the
+    // other, instead of the second breaking the single-current-key index.
+    await runExclusive(this.keys.manager.connection, async (tx) => {
       const repo = tx.getRepository(SigningKeyEntity);
       await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
       await repo.insert(next);
@@ -88,14 +90,8 @@ export class SigningKeysService implements OnModuleInit {
 
   private async load(): Promise<void> {
     let rows = await this.keys.find({ order: { createdAt: 'DESC' } });
-    const active = rows.find((k) => k.retiredAt === null);
-    if (!active || active.alg !== this.env.JWT_ALG) {
-      if (active) {
-        await this.keys.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
-      }
-      await this.keys.insert(this.generate());
-      rows = await this.keys.find({ order: { createdAt: 'DESC' } });
-      this.logger.log(`created a ${this.env.JWT_ALG} signing key`);
+    if (!this.hasCurrentKey(rows)) {
+      rows = await this.createCurrentKey();
     }
     const current = rows.find((k) => k.retiredAt === null) as SigningKeyEntity;
     this.current = {
@@ -111,6 +107,35 @@ export class SigningKeysService implements OnModuleInit {
         .filter((k) => k.retiredAt !== null)
         .map((k) => [k.kid, new Date(k.retiredAt as Date).getTime()]),
     );
+  }
+
+  /** True when a key signs and it is of the configured algorithm. */
+  private hasCurrentKey(rows: SigningKeyEntity[]): boolean {
+    return rows.find((k) => k.retiredAt === null)?.alg === this.env.JWT_ALG;
+  }
+
+  /**
+   * Makes a key of the configured algorithm current, retiring one of another, unless another
+   * replica starting at the same moment has just done so: the check and the insert hold the
+   * store's lock, and the database accepts a single current key (`uq_signing_keys_current`).
+   * Returns every key, newest first.
+   */
+  private async createCurrentKey(): Promise<SigningKeyEntity[]> {
+    const next = this.generate(); // slow (RSA): made before taking the lock
+    let created = false;
+    const rows = await runExclusive(this.keys.manager.connection, async (tx) => {
+      const repo = tx.getRepository(SigningKeyEntity);
+      if (!this.hasCurrentKey(await repo.find({ order: { createdAt: 'DESC' } }))) {
+        await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+        await repo.insert(next);
+        created = true;
+      }
+      return repo.find({ order: { createdAt: 'DESC' } });
+    });
+    if (created) {
+      this.logger.log(`created a ${this.env.JWT_ALG} signing key`);
+    }
+    return rows;
   }
 
   private generate(): SigningKeyEntity {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryFailedError } from 'typeorm';
 import type { Repository } from 'typeorm';
 import { Events } from '@baton/contracts';
-import { Sql } from '@baton/persistence';
+import { runExclusive, Sql } from '@baton/persistence';
 import type { LoginDto, RegisterDto, Role, TokenPair, UserView } from '@baton/contracts';
 import { BatonClient, currentCallContext } from '@baton/auth';
 import { AuditService } from '../audit/audit.service';
@@ -37,20 +37,35 @@ export class UsersService implements OnApplicationBootstrap {
     this.byId = new Sql(users.manager.connection).finder(UserEntity, ['id']);
   }
 
-  /** Creates the first admin from BATON_ADMIN_EMAIL / BATON_ADMIN_PASSWORD when absent. */
+  /**
+   * Creates the first admin from BATON_ADMIN_EMAIL / BATON_ADMIN_PASSWORD when absent. Replicas
+   * starting together check and insert under the store's lock, so one of them creates it.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    const email = this.env.BATON_ADMIN_EMAIL;
+    const email = this.env.BATON_ADMIN_EMAIL && normalizeEmail(this.env.BATON_ADMIN_EMAIL);
     const password = this.env.BATON_ADMIN_PASSWORD;
-    if (!email || !password || (await this.users.existsBy({ email: normalizeEmail(email) }))) {
+    if (!email || !password || (await this.users.existsBy({ email }))) {
       return;
     }
-    try {
-      await this.create(email, password, ['user', 'admin']);
-      this.logger.log('created the first admin account from BATON_ADMIN_EMAIL');
-    } catch (err) {
-      if (!(err instanceof AuthException)) {
+    const admin = this.newUser(email, await this.passwords.hash(password), ['user', 'admin']);
+    const created = await runExclusive(this.users.manager.connection, async (tx) => {
+      const users = tx.getRepository(UserEntity);
+      if (await users.existsBy({ email })) {
+        return false;
+      }
+      try {
+        await users.insert(admin);
+        return true;
+      } catch (err) {
+        // the email was registered meanwhile (register does not take the lock): the index refused it
+        if (err instanceof QueryFailedError) {
+          return false;
+        }
         throw err;
       }
+    });
+    if (created) {
+      this.logger.log('created the first admin account from BATON_ADMIN_EMAIL');
     }
   }
 
@@ -135,15 +150,7 @@ export class UsersService implements OnApplicationBootstrap {
     if (await this.users.existsBy({ email })) {
       throw new AuthException(AuthErrorCode.EmailTaken);
     }
-    const now = new Date();
-    const user = this.users.create({
-      id: randomUUID(),
-      email,
-      passwordHash: await this.passwords.hash(password),
-      roles,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const user = this.newUser(email, await this.passwords.hash(password), roles);
     try {
       await this.users.insert(user);
     } catch (err) {
@@ -153,6 +160,18 @@ export class UsersService implements OnApplicationBootstrap {
       throw err;
     }
     return user;
+  }
+
+  private newUser(email: string, passwordHash: string, roles: Role[]): UserEntity {
+    const now = new Date();
+    return this.users.create({
+      id: randomUUID(),
+      email,
+      passwordHash,
+      roles,
+      createdAt: now,
+      updatedAt: now,
+    });
   }
 
   private map(user: UserEntity): UserView {
