@@ -54,6 +54,7 @@ describe('two auth replicas starting at once on an empty store', () => {
     );
     expect(rows.map((r) => r.name)).toEqual([
       'InitialAuthSchema1732300000000',
+      'AuditEventActor1732400000000',
       'OneCurrentSigningKey1795397271517',
     ]);
   });
