@@ -71,19 +71,21 @@ export class AccessTokenVerifier {
     const header = this.headers.get(segment) ?? parseHeaderSegment(segment);
     const key = this.keys.known(header);
     if (key) {
-      return this.accept(token, key, header);
+      return this.accept(token, key, header, segment);
     }
-    return this.keys.resolve(token).then((found) => this.accept(token, found.key, found.header));
+    return this.keys
+      .resolve(token)
+      .then((found) => this.accept(token, found.key, found.header, segment));
   }
 
-  private accept(token: string, key: KeyObject, header: TokenHeader): Principal {
+  private accept(token: string, key: KeyObject, header: TokenHeader, segment: string): Principal {
     const principal = this.check(token, key, header);
     // Only a header that came with a valid signature is remembered, so no caller can fill this.
-    if (!this.headers.has(token.slice(0, token.indexOf('.')))) {
+    if (!this.headers.has(segment)) {
       if (this.headers.size >= MAX_REMEMBERED_HEADERS) {
         this.headers.clear();
       }
-      this.headers.set(token.slice(0, token.indexOf('.')), header);
+      this.headers.set(segment, header);
     }
     this.revocations.assertUsable(principal);
     this.verified.set(token, principal);
