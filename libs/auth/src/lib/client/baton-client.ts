@@ -9,6 +9,7 @@ import { BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { currentCallContext } from '../context/call-context';
 import { RemoteException } from '../errors/remote.exception';
+import { ReplyMux } from './reply-mux';
 import { ServiceTokenSource } from './service-token.source';
 
 export interface SendOptions {
@@ -26,13 +27,15 @@ export interface SendOptions {
  * `{asService: true}`, the service's own token is used.
  *
  * Messages are NestJS's NATS packets (`{pattern, data, id}`, answered with `{response | err}`), so
- * any Nest NATS service can answer them. Requests go through the connection's shared reply
- * subscription (`request()`), not a subscription per request as Nest's client makes: that costs the
- * NATS server two protocol operations per request and, with no responder, only a timeout, where
- * `request()` learns at once that nobody is listening.
+ * any Nest NATS service can answer them. Requests share one reply subscription (`ReplyMux`), not a
+ * subscription per request as Nest's client makes: that costs the NATS server two protocol
+ * operations per request and, with no responder, only a timeout, where the shared one learns at once
+ * that nobody is listening.
  */
 @Injectable()
 export class BatonClient implements OnApplicationShutdown {
+  private replies?: ReplyMux;
+
   constructor(
     @Inject(BATON_NATS_CLIENT) private readonly client: ClientNats,
     @Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions,
@@ -49,11 +52,12 @@ export class BatonClient implements OnApplicationShutdown {
     const headers = await this.headersFor(options);
     let answer: ReplyPacket;
     try {
-      const nc = await this.connection();
-      const reply = await nc.request(subject, encode({ pattern: subject, data, id: nextId() }), {
+      const reply = await this.repliesOn(await this.connection()).request(
+        subject,
+        encode({ pattern: subject, data, id: nextId() }),
         headers,
-        timeout: options.timeoutMs ?? this.options.requestTimeoutMs,
-      });
+        options.timeoutMs ?? this.options.requestTimeoutMs,
+      );
       answer = decode(reply.data) as ReplyPacket;
     } catch (err) {
       throw this.translate(subject, err);
@@ -74,6 +78,13 @@ export class BatonClient implements OnApplicationShutdown {
   /** The underlying connection, for JetStream and plain subscriptions. */
   async connection(): Promise<NatsConnection> {
     return (await this.client.connect()) as NatsConnection;
+  }
+
+  private repliesOn(nc: NatsConnection): ReplyMux {
+    if (this.replies?.nc !== nc || !this.replies.usable) {
+      this.replies = new ReplyMux(nc);
+    }
+    return this.replies;
   }
 
   async onApplicationShutdown(): Promise<void> {
