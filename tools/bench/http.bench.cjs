@@ -1,10 +1,12 @@
 // End to end: autocannon against the real gateway and services on a harness-started nats-server,
-// each route at fixed concurrency for a fixed time, three ways in one run: Baton as shipped, Baton
-// with its guards swapped for pass-throughs (the cost of auth), and the floor (node:http + nats,
-// in memory, no auth). Then a steady mixed load to see whether memory stays flat.
+// each route at fixed concurrency for a fixed time, four ways in one run: Baton as shipped, Baton
+// with its guards swapped for pass-throughs (the cost of auth), the floor (node:http + nats, in
+// memory, no auth) and the framework floor (the floor's hops on NestJS as it comes). Then a steady
+// mixed load to see whether memory stays flat.
 const autocannon = require('autocannon');
 const { spawn } = require('node:child_process');
-const { readFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const {
   createTestDatabase,
@@ -122,12 +124,19 @@ function routesFor({ token, orderId }) {
 
 async function baton(label, natsUrl, natsPid, preload) {
   const db = await createTestDatabase();
+  // The services log to files, as a container runtime would keep them: this process, which runs
+  // the load, is not also their log collector.
+  const logDir = mkdtempSync(join(tmpdir(), 'baton-bench-logs-'));
   // a long access-token lifetime so no token expires during the run
   const system = await startSystem({
     natsUrl,
     storeEnv: db.env,
     preload,
+    logDir,
     env: { ACCESS_TOKEN_TTL: '3600' },
+  }).catch((err) => {
+    rmSync(logDir, { recursive: true, force: true });
+    throw err;
   });
   try {
     const fixtures = await seed(system.gatewayUrl);
@@ -143,6 +152,7 @@ async function baton(label, natsUrl, natsPid, preload) {
   } finally {
     await system.stop();
     await db.drop();
+    rmSync(logDir, { recursive: true, force: true });
   }
 }
 
@@ -188,17 +198,18 @@ async function soakTest(baseUrl, routes, pids) {
   );
 }
 
-async function floor(natsUrl, natsPid) {
+/** A chain of bare processes, one per role, from `script` (floor.cjs or nest-floor.cjs). */
+async function bare(label, script, natsUrl, natsPid) {
   const port = await freePort();
   const children = {};
   const start = (role) =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(__dirname, 'floor.cjs'), role], {
+      const child = spawn(process.execPath, [join(__dirname, script), role], {
         env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) },
       });
       children[role] = child;
       child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());
-      child.once('exit', (code) => reject(new Error(`floor ${role} exited ${code}`)));
+      child.once('exit', (code) => reject(new Error(`${label} ${role} exited ${code}`)));
     });
   try {
     await Promise.all(['auth', 'profile', 'orders'].map(start));
@@ -211,7 +222,7 @@ async function floor(natsUrl, natsPid) {
       ['gateway', 'auth', 'orders', 'profile'].map((r) => [r, children[r].pid]),
     );
     return {
-      results: await measure('floor', base, routesFor({ token: 'none', orderId: order.id }), pids, {
+      results: await measure(label, base, routesFor({ token: 'none', orderId: order.id }), pids, {
         nats: natsPid,
       }),
     };
@@ -228,16 +239,29 @@ async function main() {
     const bypass = await baton('no-auth', nats.url, natsPid, [
       join(__dirname, 'no-auth.preload.cjs'),
     ]);
-    const bare = await floor(nats.url, natsPid);
+    const floor = await bare('floor', 'floor.cjs', nats.url, natsPid);
+    const nestFloor = await bare('nest-floor', 'nest-floor.cjs', nats.url, natsPid);
     const names = Object.keys(shipped.results);
     const ratio = (a, b) => (b ? a / b : NaN);
+    const withErrors = (r) => `${r.rps.toFixed(0)} (${r.errors})`;
     const rows = names.map((n) => {
       const s = shipped.results[n];
-      return `| ${n} | ${s.rps.toFixed(0)} | ${s.p50} / ${s.p99} | ${s.errors} | ${bypass.results[n].rps.toFixed(0)} (${bypass.results[n].errors}) | ${ratio(s.rps, bypass.results[n].rps).toFixed(2)} | ${bare.results[n].rps.toFixed(0)} (${bare.results[n].errors}) | ${ratio(s.rps, bare.results[n].rps).toFixed(2)} | ${Object.values(
-        s.peakRssMb,
-      )
-        .map((v) => v.toFixed(0))
-        .join(' / ')} |`;
+      const cells = [
+        n,
+        s.rps.toFixed(0),
+        `${s.p50} / ${s.p99}`,
+        s.errors,
+        withErrors(bypass.results[n]),
+        ratio(s.rps, bypass.results[n].rps).toFixed(2),
+        withErrors(floor.results[n]),
+        ratio(s.rps, floor.results[n].rps).toFixed(2),
+        withErrors(nestFloor.results[n]),
+        ratio(nestFloor.results[n].rps, floor.results[n].rps).toFixed(2),
+        Object.values(s.peakRssMb)
+          .map((v) => v.toFixed(0))
+          .join(' / '),
+      ];
+      return `| ${cells.join(' | ')} |`;
     });
     const cpuCells = (r) =>
       ['gateway', 'auth', 'orders', 'profile', 'nats', 'autocannon']
@@ -246,7 +270,8 @@ async function main() {
         .join(' | ');
     const cpuRows = names.flatMap((n) => [
       `| ${n} | Baton | ${cpuCells(shipped.results[n])} |`,
-      `| | floor | ${cpuCells(bare.results[n])} |`,
+      `| | framework floor | ${cpuCells(nestFloor.results[n])} |`,
+      `| | floor | ${cpuCells(floor.results[n])} |`,
     ]);
     const soakRows = shipped.soak
       ? Object.entries(shipped.soak).map(
@@ -258,10 +283,10 @@ async function main() {
       '# End to end',
       '',
       `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; one harness-started nats-server; SQLite stores.`,
-      '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation.',
+      '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation; "framework floor" is the floor on NestJS as it comes (Fastify adapter, Nest NATS microservices), still without auth, validation, logging or a database. The services log to files.',
       '',
-      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s (errors) | Baton ÷ floor | peak RSS MB gateway / auth / orders / profile |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s (errors) | Baton ÷ floor | framework floor req/s (errors) | framework floor ÷ floor | peak RSS MB gateway / auth / orders / profile |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       'CPU time per request, in µs, by process (user + system, from /proc; autocannon runs in the benchmark process):',
@@ -289,17 +314,18 @@ async function main() {
         durationSeconds: DURATION,
         baton: shipped,
         noAuth: bypass,
-        floor: bare,
+        floor,
+        nestFloor,
       },
       md,
     );
     console.log(md);
     // A ratio against a run that answered errors compares nothing: say so, and fail.
-    const failed = Object.entries({ baton: shipped, 'no-auth': bypass, floor: bare }).flatMap(
-      ([label, run]) =>
-        Object.entries(run.results)
-          .filter(([, r]) => r.errors > 0)
-          .map(([route, r]) => `${label} ${route}: ${r.errors} errors`),
+    const runs = { baton: shipped, 'no-auth': bypass, floor, 'framework floor': nestFloor };
+    const failed = Object.entries(runs).flatMap(([label, run]) =>
+      Object.entries(run.results)
+        .filter(([, r]) => r.errors > 0)
+        .map(([route, r]) => `${label} ${route}: ${r.errors} errors`),
     );
     if (failed.length) {
       throw new Error(`runs with errors (their ratios mean nothing):\n${failed.join('\n')}`);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './free-port';
@@ -44,6 +44,11 @@ export interface SystemOptions {
   replicas?: Partial<Record<ServiceName, number>>;
   /** Modules each service preloads with `node -r` (benchmarks swap in pass-through guards this way). */
   preload?: string[];
+  /**
+   * Write each service's stdout and stderr to `<logDir>/<service>#<replica>.log` instead of keeping
+   * them in `logs` (benchmarks: the harness then neither reads nor holds every line).
+   */
+  logDir?: string;
 }
 
 export interface RunningSystem {
@@ -51,7 +56,7 @@ export interface RunningSystem {
   admin: { email: string; password: string };
   /** The service credentials auth was given (SERVICE_CREDENTIALS). */
   serviceSecrets: { orders: string; profile: string };
-  /** Everything each service wrote to stdout and stderr (all its replicas). */
+  /** Everything each service wrote to stdout and stderr (all its replicas); empty with `logDir`. */
   logs: Record<ServiceName, string[]>;
   /** How many replicas of the service this system runs. */
   replicas(service: ServiceName): number;
@@ -119,6 +124,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     if (running && running.exitCode === null && running.signalCode === null) {
       return;
     }
+    const logFile = options.logDir && join(options.logDir, `${instance(service, replica)}.log`);
+    const out = logFile ? openSync(logFile, 'a') : undefined;
+    const from = logFile ? statSync(logFile).size : 0;
     const child = spawn(
       process.execPath,
       [
@@ -134,8 +142,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           ...(service in secrets ? { SERVICE_SECRET: secrets[service as 'orders'] } : {}),
           ...options.serviceEnv?.[service],
         },
+        stdio: out === undefined ? 'pipe' : ['ignore', out, out],
       },
     );
+    if (out !== undefined) {
+      closeSync(out);
+    }
     children.set(instance(service, replica), child);
     const own: string[] = [];
     const record = (d: Buffer) => {
@@ -144,10 +156,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     };
     child.stdout?.on('data', record);
     child.stderr?.on('data', record);
+    const written = logFile
+      ? () => readFileSync(logFile).subarray(from).toString('utf8')
+      : () => own.join('');
     await waitForLog(
       child,
-      own,
-      0,
+      written,
       service === 'gateway' ? 'gateway listening' : 'listening on NATS',
     );
   };
@@ -228,30 +242,36 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   };
 }
 
+/** Resolves once what the child has written (`written()`) holds `marker`. */
 function waitForLog(
   child: ChildProcess,
-  lines: string[],
-  from: number,
+  written: () => string,
   marker: string,
   timeoutMs = 30_000,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for "${marker}"`)),
-      timeoutMs,
-    );
+    const deadline = Date.now() + timeoutMs;
+    const poll = setInterval(() => check(), 25);
+    const done = () => {
+      clearInterval(poll);
+      child.stdout?.off('data', check);
+      child.off('exit', exited);
+    };
     const check = () => {
-      if (lines.slice(from).join('').includes(marker)) {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
+      if (written().includes(marker)) {
+        done();
         resolve();
+      } else if (Date.now() > deadline) {
+        done();
+        reject(new Error(`timed out waiting for "${marker}"`));
       }
     };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
+    const exited = (code: number | null) => {
+      done();
       reject(new Error(`exited with code ${code} before "${marker}"`));
-    });
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', exited);
     check();
   });
 }
