@@ -52,45 +52,41 @@ function run(opts) {
 }
 
 /**
- * Runs each route, sampling every process's RSS meanwhile, and counts the CPU time each process
- * (the services, nats-server, and this one, which runs autocannon) spent per request: on a 2-core
- * machine shared by all of them, that says where the time goes better than req/s alone.
+ * Runs one route of one system, sampling its processes' RSS meanwhile, and counts the CPU time each
+ * process (the services, its nats-server, and this one, which runs autocannon) spent per request: on
+ * a 2-core machine shared by all of them, that says where the time goes better than req/s alone.
  */
-async function measure(label, baseUrl, routes, pids, otherPids) {
-  const results = {};
-  const everyone = { ...pids, ...otherPids, autocannon: process.pid };
-  for (const route of routes) {
-    await run({ ...route.request(baseUrl), duration: 1 }); // warm-up
-    const peak = Object.fromEntries(Object.keys(pids).map((p) => [p, 0]));
-    const sampler = setInterval(() => {
-      for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], rssOf(pid));
-    }, 250);
-    const cpuBefore = Object.fromEntries(
-      Object.entries(everyone).map(([k, pid]) => [k, cpuOf(pid)]),
-    );
-    const r = await run(route.request(baseUrl));
-    clearInterval(sampler);
-    const cpuUsPerRequest = Object.fromEntries(
-      Object.entries(everyone).map(([k, pid]) => [
-        k,
-        Math.round((cpuOf(pid) - cpuBefore[k]) / Math.max(1, r.requests.total)),
-      ]),
-    );
-    results[route.name] = {
-      cpuUsPerRequest,
-      rps: r.requests.average,
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      errors: r.errors + r.timeouts + r.non2xx,
-      peakRssMb: Object.fromEntries(
-        Object.entries(peak).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]),
-      ),
-    };
-    console.log(
-      `${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${results[route.name].errors}`,
-    );
-  }
-  return results;
+async function measure(system, route) {
+  const { label, baseUrl, pids } = system;
+  const everyone = { ...pids, nats: system.natsPid, autocannon: process.pid };
+  await run({ ...route.request(baseUrl), duration: 1 }); // warm-up
+  const peak = Object.fromEntries(Object.keys(pids).map((p) => [p, 0]));
+  const sampler = setInterval(() => {
+    for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], rssOf(pid));
+  }, 250);
+  const cpuBefore = Object.fromEntries(Object.entries(everyone).map(([k, pid]) => [k, cpuOf(pid)]));
+  const r = await run(route.request(baseUrl));
+  clearInterval(sampler);
+  const cpuUsPerRequest = Object.fromEntries(
+    Object.entries(everyone).map(([k, pid]) => [
+      k,
+      Math.round((cpuOf(pid) - cpuBefore[k]) / Math.max(1, r.requests.total)),
+    ]),
+  );
+  const result = {
+    cpuUsPerRequest,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+    peakRssMb: Object.fromEntries(
+      Object.entries(peak).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]),
+    ),
+  };
+  console.log(
+    `${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${result.errors}`,
+  );
+  return result;
 }
 
 async function seed(baseUrl) {
@@ -122,37 +118,44 @@ function routesFor({ token, orderId }) {
   ];
 }
 
-async function baton(label, natsUrl, natsPid, preload) {
+/** Baton on a nats-server of its own (services log to files in a temporary folder). */
+async function startBaton(label, preload) {
+  const nats = await startNatsServer();
   const db = await createTestDatabase();
   // The services log to files, as a container runtime would keep them: this process, which runs
   // the load, is not also their log collector.
   const logDir = mkdtempSync(join(tmpdir(), 'baton-bench-logs-'));
-  // a long access-token lifetime so no token expires during the run
-  const system = await startSystem({
-    natsUrl,
-    storeEnv: db.env,
-    preload,
-    logDir,
-    env: { ACCESS_TOKEN_TTL: '3600' },
-  }).catch((err) => {
+  let system;
+  const stop = async () => {
+    await system?.stop();
+    await db.drop();
+    await nats.stop();
     rmSync(logDir, { recursive: true, force: true });
-    throw err;
-  });
+  };
   try {
+    // a long access-token lifetime so no token expires during the run
+    system = await startSystem({
+      natsUrl: nats.url,
+      storeEnv: db.env,
+      preload,
+      logDir,
+      env: { ACCESS_TOKEN_TTL: '3600' },
+    });
     const fixtures = await seed(system.gatewayUrl);
     const pids = Object.fromEntries(
       ['gateway', 'auth', 'orders', 'profile'].map((s) => [s, system.pid(s)]),
     );
-    const routes = routesFor(fixtures);
-    // /health asks every service over NATS: keep it out of the RSS soak mix
-    const results = await measure(label, system.gatewayUrl, routes, pids, { nats: natsPid });
-    const soak =
-      preload || !SOAK ? undefined : await soakTest(system.gatewayUrl, routes.slice(1), pids);
-    return { results, soak };
-  } finally {
-    await system.stop();
-    await db.drop();
-    rmSync(logDir, { recursive: true, force: true });
+    return {
+      label,
+      baseUrl: system.gatewayUrl,
+      routes: routesFor(fixtures),
+      pids,
+      natsPid: nats.process.pid,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
@@ -198,14 +201,22 @@ async function soakTest(baseUrl, routes, pids) {
   );
 }
 
-/** A chain of bare processes, one per role, from `script` (floor.cjs or nest-floor.cjs). */
-async function bare(label, script, natsUrl, natsPid) {
+/**
+ * A chain of bare processes, one per role, from `script` (floor.cjs or nest-floor.cjs), on a
+ * nats-server of its own.
+ */
+async function startBare(label, script) {
+  const nats = await startNatsServer();
   const port = await freePort();
   const children = {};
+  const stop = async () => {
+    for (const c of Object.values(children)) c.kill('SIGTERM');
+    await nats.stop();
+  };
   const start = (role) =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(__dirname, script), role], {
-        env: { ...process.env, NATS_URL: natsUrl, PORT: String(port) },
+        env: { ...process.env, NATS_URL: nats.url, PORT: String(port) },
       });
       children[role] = child;
       child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());
@@ -214,33 +225,47 @@ async function bare(label, script, natsUrl, natsPid) {
   try {
     await Promise.all(['auth', 'profile', 'orders'].map(start));
     await start('gateway');
-    const base = `http://127.0.0.1:${port}`;
+    const baseUrl = `http://127.0.0.1:${port}`;
     const order = await (
-      await fetch(`${base}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })
+      await fetch(`${baseUrl}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })
     ).json();
     const pids = Object.fromEntries(
       ['gateway', 'auth', 'orders', 'profile'].map((r) => [r, children[r].pid]),
     );
     return {
-      results: await measure(label, base, routesFor({ token: 'none', orderId: order.id }), pids, {
-        nats: natsPid,
-      }),
+      label,
+      baseUrl,
+      routes: routesFor({ token: 'none', orderId: order.id }),
+      pids,
+      natsPid: nats.process.pid,
+      stop,
     };
-  } finally {
-    for (const c of Object.values(children)) c.kill('SIGTERM');
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
 async function main() {
-  const nats = await startNatsServer();
+  // Every system is up at once, each on its own nats-server, and each route is run on all four one
+  // after the other: the ratios compare runs seconds apart, not minutes (this machine's speed
+  // drifts by a quarter over minutes).
+  const systems = [];
   try {
-    const natsPid = nats.process.pid;
-    const shipped = await baton('baton', nats.url, natsPid);
-    const bypass = await baton('no-auth', nats.url, natsPid, [
-      join(__dirname, 'no-auth.preload.cjs'),
-    ]);
-    const floor = await bare('floor', 'floor.cjs', nats.url, natsPid);
-    const nestFloor = await bare('nest-floor', 'nest-floor.cjs', nats.url, natsPid);
+    systems.push(await startBaton('baton'));
+    systems.push(await startBaton('no-auth', [join(__dirname, 'no-auth.preload.cjs')]));
+    systems.push(await startBare('floor', 'floor.cjs'));
+    systems.push(await startBare('nest-floor', 'nest-floor.cjs'));
+    const runs = systems.map(() => ({ results: {} }));
+    for (const [i, route] of systems[0].routes.entries()) {
+      for (const [j, system] of systems.entries()) {
+        runs[j].results[route.name] = await measure(system, system.routes[i]);
+      }
+    }
+    const [shipped, bypass, floor, nestFloor] = runs;
+    const baton = systems[0];
+    // /health asks every service over NATS: keep it out of the RSS soak mix
+    if (SOAK) shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
     const names = Object.keys(shipped.results);
     const ratio = (a, b) => (b ? a / b : NaN);
     const withErrors = (r) => `${r.rps.toFixed(0)} (${r.errors})`;
@@ -282,7 +307,7 @@ async function main() {
     const md = [
       '# End to end',
       '',
-      `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; one harness-started nats-server; SQLite stores.`,
+      `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; all four systems up at once, each on a harness-started nats-server of its own, each route run on the four back to back; SQLite stores.`,
       '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation; "framework floor" is the floor on NestJS as it comes (Fastify adapter, Nest NATS microservices), still without auth, validation, logging or a database. The services log to files.',
       '',
       '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s (errors) | Baton ÷ floor | framework floor req/s (errors) | framework floor ÷ floor | peak RSS MB gateway / auth / orders / profile |',
@@ -321,8 +346,8 @@ async function main() {
     );
     console.log(md);
     // A ratio against a run that answered errors compares nothing: say so, and fail.
-    const runs = { baton: shipped, 'no-auth': bypass, floor, 'framework floor': nestFloor };
-    const failed = Object.entries(runs).flatMap(([label, run]) =>
+    const byLabel = { baton: shipped, 'no-auth': bypass, floor, 'framework floor': nestFloor };
+    const failed = Object.entries(byLabel).flatMap(([label, run]) =>
       Object.entries(run.results)
         .filter(([, r]) => r.errors > 0)
         .map(([route, r]) => `${label} ${route}: ${r.errors} errors`),
@@ -331,7 +356,7 @@ async function main() {
       throw new Error(`runs with errors (their ratios mean nothing):\n${failed.join('\n')}`);
     }
   } finally {
-    await nats.stop();
+    for (const system of systems) await system.stop();
   }
 }
 

@@ -44,6 +44,8 @@ export interface SystemOptions {
   replicas?: Partial<Record<ServiceName, number>>;
   /** Modules each service preloads with `node -r` (benchmarks swap in pass-through guards this way). */
   preload?: string[];
+  /** The checkout whose build (`dist/`) to run; this one by default (benchmarks compare two). */
+  root?: string;
   /**
    * Write each service's stdout and stderr to `<logDir>/<service>#<replica>.log` instead of keeping
    * them in `logs` (benchmarks: the harness then neither reads nor holds every line).
@@ -80,7 +82,7 @@ export interface RunningSystem {
  * one of them healthy.
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
-  const root = workspaceRoot();
+  const root = options.root ?? workspaceRoot();
   const mainOf = (s: ServiceName) => join(root, 'dist', 'apps', s, 'src', 'main.js');
   if (!existsSync(mainOf('gateway'))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');

@@ -1,0 +1,152 @@
+// Compares this checkout's build with another's on one route, both loaded at the same time.
+//   node -r ./tools/scripts/register-paths.cjs tools/bench/compare.cjs <other checkout> [route]
+// The other checkout must be built (`npm run build` there). Each side runs its own nats-server and
+// services; every round loads both at once with half the connections each, so whatever else the
+// machine is doing slows both alike, and reports the CPU time per request of each side's services
+// and nats-server. Run one after the other, the same build moved by 25% between runs on this
+// machine; run side by side, the ratio between two builds moved by a few percent.
+// BENCH_DURATION (seconds per round, default 3), BENCH_ROUNDS (default 9), BENCH_CONNECTIONS
+// (per side, default 5).
+const autocannon = require('autocannon');
+const { existsSync, mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+const {
+  createTestDatabase,
+  HttpClient,
+  startNatsServer,
+  startSystem,
+  workspaceRoot,
+} = require('@baton/testing');
+const { median } = require('./bench-utils.cjs');
+
+const DURATION = Number(process.env.BENCH_DURATION || 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 9);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 5);
+const SERVICES = ['gateway', 'auth', 'orders', 'profile'];
+
+/** CPU time (user + system) a process has used, in microseconds. */
+const cpuOf = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 1e4;
+};
+
+const load = (request) =>
+  new Promise((done, fail) =>
+    autocannon({ connections: CONNECTIONS, duration: DURATION, ...request }, (err, r) =>
+      err ? fail(err) : done(r),
+    ),
+  );
+
+async function side(root, route) {
+  const nats = await startNatsServer();
+  const db = await createTestDatabase();
+  const logDir = mkdtempSync(join(tmpdir(), 'baton-compare-logs-'));
+  const cleanup = async (system) => {
+    await system?.stop();
+    await db.drop();
+    await nats.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  };
+  let system;
+  try {
+    system = await startSystem({
+      root,
+      natsUrl: nats.url,
+      storeEnv: db.env,
+      logDir,
+      env: { ACCESS_TOKEN_TTL: '3600' },
+    });
+    const http = new HttpClient(system.gatewayUrl);
+    const user = { email: 'compare@example.test', password: 'compare-password-1' };
+    await http.post('/auth/register', user);
+    const { accessToken } = (await http.post('/auth/login', user)).body;
+    await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
+    const order = await http.post(
+      '/orders',
+      { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] },
+      accessToken,
+    );
+    const headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
+    const url = system.gatewayUrl;
+    const requests = {
+      'GET /health': { url: `${url}/health` },
+      'GET /auth/me': { url: `${url}/auth/me`, headers },
+      'GET /orders/:id': { url: `${url}/orders/${order.body.id}`, headers },
+      'GET /orders': { url: `${url}/orders?limit=20`, headers },
+      'POST /orders': {
+        url: `${url}/orders`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ items: [{ sku: 'B-1', quantity: 2, unitPrice: 3.5 }] }),
+      },
+    };
+    if (!requests[route]) {
+      throw new Error(`unknown route "${route}": one of ${Object.keys(requests).join(', ')}`);
+    }
+    const pids = {
+      ...Object.fromEntries(SERVICES.map((s) => [s, system.pid(s)])),
+      nats: nats.process.pid,
+    };
+    await load({ ...requests[route], duration: 1 }); // warm-up
+    return { root, request: requests[route], pids, rounds: [], stop: () => cleanup(system) };
+  } catch (err) {
+    await cleanup(system);
+    throw err;
+  }
+}
+
+async function main() {
+  const [otherArg, route = 'GET /orders/:id'] = process.argv.slice(2);
+  const other = otherArg && resolve(otherArg);
+  if (!other || !existsSync(join(other, 'dist', 'apps', 'gateway', 'src', 'main.js'))) {
+    throw new Error('usage: compare.cjs <other checkout, built> [route]');
+  }
+  const sides = [];
+  try {
+    sides.push(await side(other, route));
+    sides.push(await side(workspaceRoot(), route));
+    for (let i = 0; i < ROUNDS; i++) {
+      const before = sides.map((s) =>
+        Object.fromEntries(Object.entries(s.pids).map(([k, pid]) => [k, cpuOf(pid)])),
+      );
+      const results = await Promise.all(sides.map((s) => load(s.request)));
+      sides.forEach((s, j) => {
+        const r = results[j];
+        if (r.errors + r.timeouts + r.non2xx > 0) {
+          throw new Error(`${s.root}: ${r.errors + r.timeouts + r.non2xx} failed requests`);
+        }
+        const perRequest = Object.fromEntries(
+          Object.entries(s.pids).map(([k, pid]) => [
+            k,
+            (cpuOf(pid) - before[j][k]) / r.requests.total,
+          ]),
+        );
+        const total = Object.values(perRequest).reduce((a, b) => a + b, 0);
+        s.rounds.push({ perRequest, total, rps: r.requests.average });
+      });
+    }
+    console.log(
+      `${route}: ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections per side, both sides at once`,
+    );
+    console.log('CPU µs per request (services + nats-server), medians:');
+    for (const s of sides) {
+      const m = (f) => Math.round(median(s.rounds.map(f)));
+      const parts = [...SERVICES, 'nats'].map((k) => `${k} ${m((r) => r.perRequest[k])}`);
+      console.log(
+        `  ${s.root}: total ${m((r) => r.total)} (${parts.join(', ')}), ${m((r) => r.rps)} req/s`,
+      );
+    }
+    const ratios = sides[1].rounds.map((r, i) => r.total / sides[0].rounds[i].total);
+    console.log(
+      `this checkout ÷ other, per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(3)}`,
+    );
+  } finally {
+    for (const s of sides) await s.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
