@@ -83,15 +83,14 @@ describe(ReplyMux.name, () => {
 
   it('should reject at once with NoResponders when nobody subscribes to the subject', async () => {
     const sut = new ReplyMux(nc);
-    const started = Date.now();
 
     const error = await sut
       .request('nobody.home', text('x'), natsHeaders(), 60_000)
       .catch((e) => e);
 
     expect(error).toBeInstanceOf(NatsError);
+    // only NATS's no-responders status gives this code; a timeout would give Timeout
     expect((error as NatsError).code).toBe(ErrorCode.NoResponders);
-    expect(Date.now() - started).toBeLessThan(60_000);
     expect(sut.size).toBe(0);
   });
 

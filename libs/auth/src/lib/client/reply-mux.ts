@@ -1,5 +1,5 @@
 import { createInbox, ErrorCode, NatsError } from 'nats';
-import type { Msg, MsgHdrs, NatsConnection } from 'nats';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from 'nats';
 
 interface Pending {
   resolve(msg: Msg): void;
@@ -24,12 +24,13 @@ export class ReplyMux {
   private readonly inbox: string;
   private sequence = 0;
   private failed = false;
+  private readonly subscription: Subscription;
 
   constructor(readonly nc: NatsConnection) {
     // the connection's own inbox prefix: the one its NATS permissions let it subscribe under
     const prefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
     this.inbox = `${createInbox(prefix)}.`;
-    nc.subscribe(`${this.inbox}*`, {
+    this.subscription = nc.subscribe(`${this.inbox}*`, {
       callback: (err, msg) => (err ? this.failAll(err) : this.answer(msg)),
     });
     void nc
@@ -83,6 +84,9 @@ export class ReplyMux {
 
   private failAll(err: Error): void {
     this.failed = true;
+    if (!this.subscription.isClosed()) {
+      this.subscription.unsubscribe();
+    }
     for (const request of this.pending.values()) {
       clearTimeout(request.timer);
       request.reject(err);
