@@ -8,28 +8,22 @@
 // BENCH_DURATION (seconds per round, default 3), BENCH_ROUNDS (default 9), BENCH_CONNECTIONS
 // (per side, default 5).
 const autocannon = require('autocannon');
-const { existsSync, mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { existsSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const {
   createTestDatabase,
-  HttpClient,
   startNatsServer,
   startSystem,
   workspaceRoot,
 } = require('@baton/testing');
 const { median } = require('./bench-utils.cjs');
+const { cpuOf, routesFor, seed } = require('./system-load.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 9);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 5);
 const SERVICES = ['gateway', 'auth', 'orders', 'profile'];
-
-/** CPU time (user + system) a process has used, in microseconds. */
-const cpuOf = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 1e4;
-};
 
 const load = (request) =>
   new Promise((done, fail) =>
@@ -57,39 +51,18 @@ async function side(root, route) {
       logDir,
       env: { ACCESS_TOKEN_TTL: '3600' },
     });
-    const http = new HttpClient(system.gatewayUrl);
-    const user = { email: 'compare@example.test', password: 'compare-password-1' };
-    await http.post('/auth/register', user);
-    const { accessToken } = (await http.post('/auth/login', user)).body;
-    await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
-    const order = await http.post(
-      '/orders',
-      { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] },
-      accessToken,
-    );
-    const headers = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
-    const url = system.gatewayUrl;
-    const requests = {
-      'GET /health': { url: `${url}/health` },
-      'GET /auth/me': { url: `${url}/auth/me`, headers },
-      'GET /orders/:id': { url: `${url}/orders/${order.body.id}`, headers },
-      'GET /orders': { url: `${url}/orders?limit=20`, headers },
-      'POST /orders': {
-        url: `${url}/orders`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ items: [{ sku: 'B-1', quantity: 2, unitPrice: 3.5 }] }),
-      },
-    };
-    if (!requests[route]) {
-      throw new Error(`unknown route "${route}": one of ${Object.keys(requests).join(', ')}`);
+    const routes = routesFor(await seed(system.gatewayUrl));
+    const found = routes.find((r) => r.name === route);
+    if (!found) {
+      throw new Error(`unknown route "${route}": one of ${routes.map((r) => r.name).join(', ')}`);
     }
+    const request = found.request(system.gatewayUrl);
     const pids = {
       ...Object.fromEntries(SERVICES.map((s) => [s, system.pid(s)])),
       nats: nats.process.pid,
     };
-    await load({ ...requests[route], duration: 1 }); // warm-up
-    return { root, request: requests[route], pids, rounds: [], stop: () => cleanup(system) };
+    await load({ ...request, duration: 1 }); // warm-up
+    return { root, request, pids, rounds: [], stop: () => cleanup(system) };
   } catch (err) {
     await cleanup(system);
     throw err;

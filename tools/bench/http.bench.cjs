@@ -5,43 +5,23 @@
 // mixed load to see whether memory stays flat.
 const autocannon = require('autocannon');
 const { spawn } = require('node:child_process');
-const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const {
   createTestDatabase,
   freePort,
-  HttpClient,
   startNatsServer,
   startSystem,
   workspaceRoot,
 } = require('@baton/testing');
 const { median, writeResults } = require('./bench-utils.cjs');
+const { cpuOf, routesFor, rssOf, seed } = require('./system-load.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
 const root = workspaceRoot();
-
-const rssOf = (pid) => {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-};
-
-/** CPU time (user + system) a process has used, in microseconds. */
-const cpuOf = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * (1e6 / CLOCK_TICKS);
-  } catch {
-    return 0;
-  }
-};
-const CLOCK_TICKS = 100;
 
 function run(opts) {
   return new Promise((resolve, reject) => {
@@ -87,35 +67,6 @@ async function measure(system, route) {
     `${label.padEnd(10)} ${route.name.padEnd(16)} ${r.requests.average.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms  errors ${result.errors}`,
   );
   return result;
-}
-
-async function seed(baseUrl) {
-  const http = new HttpClient(baseUrl);
-  const user = { email: 'bench@example.test', password: 'bench-password-1' };
-  await http.post('/auth/register', user);
-  const { accessToken } = (await http.post('/auth/login', user)).body;
-  await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
-  const order = await http.post(
-    '/orders',
-    { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] },
-    accessToken,
-  );
-  return { token: accessToken, orderId: order.body.id };
-}
-
-function routesFor({ token, orderId }) {
-  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const body = JSON.stringify({ items: [{ sku: 'B-1', quantity: 2, unitPrice: 3.5 }] });
-  return [
-    { name: 'GET /health', request: (u) => ({ url: `${u}/health` }) },
-    { name: 'GET /auth/me', request: (u) => ({ url: `${u}/auth/me`, headers: auth }) },
-    { name: 'GET /orders/:id', request: (u) => ({ url: `${u}/orders/${orderId}`, headers: auth }) },
-    { name: 'GET /orders', request: (u) => ({ url: `${u}/orders?limit=20`, headers: auth }) },
-    {
-      name: 'POST /orders',
-      request: (u) => ({ url: `${u}/orders`, method: 'POST', headers: auth, body }),
-    },
-  ];
 }
 
 /** Baton on a nats-server of its own (services log to files in a temporary folder). */

@@ -12,3 +12,4 @@ export * from './lib/secure-nats-server';
 export * from './lib/boot';
 export * from './lib/log-leaks';
 export * from './lib/store-gate';
+export * from './lib/wait-for';

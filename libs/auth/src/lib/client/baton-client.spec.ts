@@ -4,7 +4,7 @@ import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { ClientNats } from '@nestjs/microservices';
 import { connect, JSONCodec } from 'nats';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { startNatsServer } from '@baton/testing';
+import { startNatsServer, waitFor } from '@baton/testing';
 import type { NatsServerHandle } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
@@ -317,13 +317,3 @@ describe(BatonClient.name, () => {
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time');
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

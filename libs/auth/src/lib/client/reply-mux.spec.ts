@@ -1,6 +1,6 @@
 import { connect, ErrorCode, headers as natsHeaders, NatsError } from 'nats';
 import type { Msg, NatsConnection } from 'nats';
-import { startNatsServer } from '@baton/testing';
+import { startNatsServer, waitFor } from '@baton/testing';
 import type { NatsServerHandle } from '@baton/testing';
 import { ReplyMux } from './reply-mux';
 
@@ -120,13 +120,3 @@ describe(ReplyMux.name, () => {
     expect(sut.size).toBe(0);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error('condition not met in time');
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
