@@ -35,7 +35,7 @@ function authorizationLines(rawHeaders: string[]): number {
 
 async function bootstrap(): Promise<void> {
   const env = validateConfig(GatewayEnv);
-  const { logger, nestLogger } = createServiceLogger('gateway', {
+  const { outcomeLogger, nestLogger } = createServiceLogger('gateway', {
     level: validateConfig(AuthEnv).LOG_LEVEL,
   });
   const tls = tlsFiles(env);
@@ -60,7 +60,7 @@ async function bootstrap(): Promise<void> {
     done(ambiguous ? new UnauthorizedException('Invalid or missing access token') : undefined);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
-    logRequest(logger, request, reply);
+    logRequest(outcomeLogger, request, reply);
     done();
   });
   const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {

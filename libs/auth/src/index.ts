@@ -21,6 +21,7 @@ export * from './lib/config/validate-config';
 export * from './lib/guards/jwt-auth.guard';
 export * from './lib/guards/roles.guard';
 export * from './lib/nats-microservice';
+export * from './lib/validation/strict-validation.pipe';
 export * from './lib/nats-connection';
 export * from './lib/health/nats-health.controller';
 export * from './lib/guards/verified-token-cache';

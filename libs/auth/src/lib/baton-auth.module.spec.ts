@@ -18,7 +18,8 @@ import { Public } from './decorators/public.decorator';
 import { Roles } from './decorators/roles.decorator';
 import { RpcErrorFilter } from './errors/rpc-error.filter';
 import { KeyStore } from './keys/key-store';
-import { BatonNatsServer, strictValidationPipe } from './nats-microservice';
+import { BatonNatsServer } from './nats-microservice';
+import { strictValidationPipe } from './validation/strict-validation.pipe';
 import type { Principal } from './principal';
 import { RevocationStore } from './revocation/revocation-store';
 

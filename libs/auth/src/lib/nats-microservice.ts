@@ -1,5 +1,4 @@
-import { BadRequestException, HttpException, Logger, ValidationPipe } from '@nestjs/common';
-import type { ArgumentMetadata } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice, Type } from '@nestjs/common';
 import { ServerNats } from '@nestjs/microservices';
@@ -19,59 +18,7 @@ import { natsConnectionOptions } from './nats-connection';
 import { RpcErrorFilter, toErrorBody } from './errors/rpc-error.filter';
 import { callFailure, runInCallScope } from './context/call-context';
 import { createServiceLogger } from './logging/service-logger';
-
-/**
- * Validation used at every hop: unknown fields are refused, not silently dropped, and a validator
- * that throws on hostile input (a lone surrogate in an email, `1e-7` for a price) is a bad request,
- * not a 500.
- */
-class StrictValidationPipe extends ValidationPipe {
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type !== 'custom') {
-      const reserved = reservedKeyIn(value);
-      if (reserved !== undefined) {
-        throw new BadRequestException(`property ${reserved} should not exist`);
-      }
-    }
-    try {
-      return (await super.transform(value, metadata)) as unknown;
-    } catch (err) {
-      if (err instanceof HttpException) {
-        throw err;
-      }
-      throw new BadRequestException('Request is malformed');
-    }
-  }
-}
-
-/**
- * A key that names a prototype member (`__proto__`, `constructor`, `toString`…) is never a field of
- * ours; class-transformer would drop it silently, so it is refused like any other unknown field.
- */
-function reservedKeyIn(value: unknown, depth = 0): string | undefined {
-  if (typeof value !== 'object' || value === null || depth > 32) {
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__' || key === 'prototype' || key in Object.prototype) {
-      return key;
-    }
-    const nested = reservedKeyIn((value as Record<string, unknown>)[key], depth + 1);
-    if (nested !== undefined) {
-      return nested;
-    }
-  }
-  return undefined;
-}
-
-export const strictValidationPipe = (): ValidationPipe =>
-  new StrictValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    forbidUnknownValues: true,
-    stopAtFirstError: false,
-  });
+import { strictValidationPipe } from './validation/strict-validation.pipe';
 
 /**
  * Nest's NATS deserializer throws on bytes that are not JSON, outside any handler, and the process
@@ -265,7 +212,7 @@ export async function startNatsService(
   module: Type<unknown>,
 ): Promise<INestMicroservice> {
   const env = validateConfig(AuthEnv);
-  const { logger, nestLogger } = createServiceLogger(service, { level: env.LOG_LEVEL });
+  const { outcomeLogger, nestLogger } = createServiceLogger(service, { level: env.LOG_LEVEL });
   const options: NatsOptions['options'] = {
     ...natsConnectionOptions(service, env),
     queue: queueGroup(service),
@@ -273,7 +220,7 @@ export async function startNatsService(
     deserializer: new TolerantNatsDeserializer(),
   };
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    strategy: new BatonNatsServer(options, logger),
+    strategy: new BatonNatsServer(options, outcomeLogger),
     logger: nestLogger,
   });
   app.useGlobalPipes(strictValidationPipe());

@@ -147,6 +147,35 @@ describe(createServiceLogger.name, () => {
   });
 });
 
+describe(`${createServiceLogger.name}'s outcome logger`, () => {
+  it('should write the outcome line as the logger does, to the same destination', () => {
+    const { stream, lines } = capture();
+    const { logger, outcomeLogger } = createServiceLogger('orders', { destination: stream });
+    const outcome = { subject: 'baton.orders.get', statusCode: 404, durationMs: 1.5 };
+
+    runInCallContext({ requestId: 'req-3', principal: alice, token: 'tok' }, () => {
+      logger.info(outcome, 'message failed');
+      outcomeLogger.info(outcome, 'message failed');
+    });
+
+    expect(lines).toHaveLength(2);
+    const [viaLogger, viaOutcome] = lines.map(({ time: _time, ...rest }) => rest);
+    expect(viaOutcome).toEqual(viaLogger);
+    expect(viaOutcome).toMatchObject({ requestId: 'req-3', sub: 'user-alice', ...outcome });
+  });
+
+  it('should leave redaction to the logger: it is for fields Baton sets', () => {
+    const { stream, lines } = capture();
+    const { logger, outcomeLogger } = createServiceLogger('orders', { destination: stream });
+
+    logger.info({ token: 'not-for-logs' }, 'x');
+    outcomeLogger.info({ route: '/orders' }, 'y');
+
+    expect(lines[0]?.['token']).toBe('[redacted]');
+    expect(lines[1]).toMatchObject({ route: '/orders', msg: 'y' });
+  });
+});
+
 describe(`${createServiceLogger.name} twice`, () => {
   it('should keep each logger writing to its own destination', () => {
     const first = capture();

@@ -57,6 +57,8 @@ export interface ServiceLoggerOptions {
   level?: string;
   /** Where lines go; stdout by default (tests pass a stream). */
   destination?: DestinationStream;
+  /** Censor `REDACTED_LOG_PATHS` (default); `false` only for lines whose every field Baton sets. */
+  redact?: boolean;
 }
 
 /**
@@ -76,7 +78,9 @@ export function createPinoLogger(service: string, options: ServiceLoggerOptions 
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       mixin: callContextLogFields,
-      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      ...(options.redact === false
+        ? {}
+        : { redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }),
     },
     options.destination ?? pino.destination({ fd: 1, sync: true }),
   );
@@ -87,6 +91,13 @@ export interface ServiceLogger {
   logger: Logger;
   /** The same logger behind Nest's `LoggerService` (what `new Logger(ctx).log(…)` writes to). */
   nestLogger: LoggerService;
+  /**
+   * The same output without redaction, for the one line per request or message (subject or route,
+   * status, duration, request id, `sub`), whose every field Baton sets and none of which is a
+   * payload or a header. Redaction walks its paths on every line and cost that line more than the
+   * rest of its formatting.
+   */
+  outcomeLogger: Logger;
 }
 
 /**
@@ -111,7 +122,12 @@ export function createServiceLogger(
   service: string,
   options: ServiceLoggerOptions = {},
 ): ServiceLogger {
-  const logger = createPinoLogger(service, options);
+  const destination = options.destination ?? pino.destination({ fd: 1, sync: true });
+  const logger = createPinoLogger(service, { ...options, destination });
   const params: Params = { pinoHttp: { logger }, renameContext: 'context' };
-  return { logger, nestLogger: new NestPinoLogger(new OwnPinoLogger(logger, params), params) };
+  return {
+    logger,
+    nestLogger: new NestPinoLogger(new OwnPinoLogger(logger, params), params),
+    outcomeLogger: createPinoLogger(service, { ...options, destination, redact: false }),
+  };
 }
