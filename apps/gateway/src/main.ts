@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
-import helmet from 'helmet';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -21,6 +20,7 @@ import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
 import { setupOpenApi } from './app/openapi/openapi.setup';
 import { logRequest } from './app/request-log';
+import { securityHeaders } from './app/security-headers';
 
 /** How many Authorization header lines a request carried (Node keeps only the first in `headers`). */
 function authorizationLines(rawHeaders: string[]): number {
@@ -93,27 +93,20 @@ function nestPlugin<T>(plugin: T): Parameters<NestFastifyApplication['register']
 }
 
 /**
- * Security headers (helmet; HSTS only when this process serves HTTPS), cookie parsing for cookie
- * mode, and CORS for the allowlisted origins only (none by default).
+ * Security headers (`securityHeaders`), cookie parsing for cookie mode, and CORS for the
+ * allowlisted origins only (none by default).
  */
 async function registerWebSecurity(
   app: NestFastifyApplication,
   env: GatewayEnv,
   https: boolean,
 ): Promise<void> {
-  // Helmet's default Content-Security-Policy allows what Swagger UI at /docs needs (its own
-  // scripts, inline styles, data: images) and nothing from other origins.
-  // Built once: @fastify/helmet builds helmet again (parsing the policy) on every request.
-  const securityHeaders = helmet({
-    // Over plain HTTP, upgrading the page's requests to https would break Swagger UI.
-    contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
-    strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-  });
+  const setSecurityHeaders = securityHeaders(https);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
-      securityHeaders(request.raw, reply.raw, () => done());
+      setSecurityHeaders(request.raw, reply.raw, () => done());
     });
   await app.register(nestPlugin(fastifyCookie));
   const allowed = new Set(parseOrigins(env.CORS_ORIGINS));

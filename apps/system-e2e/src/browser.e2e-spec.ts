@@ -33,6 +33,27 @@ function cookiesOf(res: Response): Record<string, SetCookie> {
 
 const APP_ORIGIN = 'https://app.baton.test';
 
+/** The security headers of an API answer. */
+const API_HEADERS = [
+  'cache-control',
+  'content-security-policy',
+  'x-content-type-options',
+  'x-frame-options',
+  'referrer-policy',
+  'cross-origin-resource-policy',
+  'strict-transport-security',
+];
+
+/** Headers only a browser rendering a page reads: the documentation's pages have them, answers not. */
+const PAGE_ONLY_HEADERS = [
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
 /**
  * What a browser app relies on, against the real system: cookie mode with the double-submit CSRF
  * proof, the security headers, the CORS allowlist, and HTTPS with HSTS.
@@ -193,18 +214,55 @@ describe('Browser clients', () => {
       expect((await fetch(url('/auth/me'), { headers: auth })).status).toBe(401);
     });
 
-    it('should send the security headers, and no HSTS over plain HTTP', async () => {
-      const res = await fetch(url('/health'));
-      expect(res.status).toBe(200);
-      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
-      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
-      expect(res.headers.get('strict-transport-security')).toBeNull();
-      expect(res.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
-      // Swagger UI still loads under that policy: its scripts are its own files.
+    it('should send the API security headers on every answer, and no HSTS over plain HTTP', async () => {
+      const answers = [
+        await fetch(url('/auth/me')),
+        await fetch(url('/auth/login'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(user),
+        }),
+        await fetch(url('/no/such/route')),
+      ];
+      expect(answers.map((r) => r.status)).toEqual([401, 200, 404]);
+      for (const res of answers) {
+        expect(Object.fromEntries(API_HEADERS.map((h) => [h, res.headers.get(h)]))).toEqual({
+          'cache-control': 'no-store',
+          'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+          'referrer-policy': 'no-referrer',
+          'cross-origin-resource-policy': 'same-origin',
+          'strict-transport-security': null,
+        });
+        for (const pageOnly of PAGE_ONLY_HEADERS) {
+          expect(res.headers.get(pageOnly)).toBeNull();
+        }
+      }
+      // A handler that says how it may be cached keeps its say.
+      const health = await fetch(url('/health'));
+      expect(health.headers.get('cache-control')).toBe('no-cache, no-store, must-revalidate');
+      expect(health.headers.get('content-security-policy')).toBe(
+        "default-src 'none';frame-ancestors 'none'",
+      );
+    });
+
+    it("should serve the documentation's pages under a policy Swagger UI loads with", async () => {
       const docs = await fetch(url('/docs'));
       expect(docs.status).toBe(200);
       expect(await docs.text()).toContain('swagger-ui-bundle.js');
+      const policy = docs.headers.get('content-security-policy');
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).not.toContain('upgrade-insecure-requests');
+      expect(docs.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      for (const pageOnly of PAGE_ONLY_HEADERS) {
+        expect(docs.headers.get(pageOnly)).not.toBeNull();
+      }
+      // Swagger UI's own script is one of those pages.
+      const script = await fetch(url('/docs/swagger-ui-bundle.js'));
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-security-policy')).toContain("default-src 'self'");
     });
 
     it('should allow an allowlisted origin, with credentials, and no other', async () => {
@@ -306,7 +364,11 @@ describe('Browser clients', () => {
       expect(res).toMatchObject({ status: 200, authorized: true });
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toContain('upgrade-insecure-requests');
+      // The documentation's pages ask the browser to fetch everything they load over HTTPS.
+      const docs = await get('/docs');
+      expect(docs.status).toBe(200);
+      expect(docs.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(docs.headers['content-security-policy']).toContain('upgrade-insecure-requests');
       // Plain HTTP on the same port is not served.
       await expect(
         fetch(system.gatewayUrl.replace('https:', 'http:') + '/health'),
