@@ -36,6 +36,9 @@ async function outcome(pipe: ValidationPipe, value: unknown, metadata: ArgumentM
 const uuid = '5cff67a4-46de-43ac-9abd-d342224be3b6';
 const withNullPrototype = (fields: Record<string, unknown>): object =>
   Object.assign(Object.create(null) as object, fields);
+/** A record as Fastify's query-string parser makes it: its prototype is an empty null-prototype object. */
+const asFastifyQuery = (fields: Record<string, unknown>): object =>
+  Object.assign(Object.create(Object.create(null) as object) as object, fields);
 
 /** Each value as a JSON body (or query) would bring it, with the DTO it is validated against. */
 const JSON_CASES: [string, unknown, ArgumentMetadata['metatype']][] = [
@@ -49,6 +52,8 @@ const JSON_CASES: [string, unknown, ArgumentMetadata['metatype']][] = [
   ['a query limit that is not a number', withNullPrototype({ limit: 'ten' }), ListOrdersDto],
   ['a query limit given twice', withNullPrototype({ limit: ['1', '2'] }), ListOrdersDto],
   ['an empty query', withNullPrototype({}), ListOrdersDto],
+  ['a query as Fastify parses it', asFastifyQuery({ limit: '20' }), ListOrdersDto],
+  ['a bad query as Fastify parses it', asFastifyQuery({ limit: '0', x: '1' }), ListOrdersDto],
   ['a valid order', { items: [{ sku: 'B-1', quantity: 2, unitPrice: 3.5 }] }, CreateOrderDto],
   [
     'an order with bad items',
@@ -109,6 +114,7 @@ describe('StrictValidationPipe', () => {
     ['an array', [{ id: uuid }]],
     ['a sparse array inside', { items: sparse() }],
     ['a class instance', new (class Foreign {})()],
+    ['an object on a prototype with members', Object.create({ id: uuid }) as unknown],
     ['a Buffer inside', { id: Buffer.from(uuid) }],
   ])(
     'hands what JSON cannot hold (%s) to Nest’s path and answers as it does',

@@ -14,6 +14,18 @@ interface Scan {
 }
 
 /**
+ * The prototype of a plain record: `Object.prototype`, none, or an empty object without one (how
+ * Fastify's query-string parser makes its records).
+ */
+function isRecordPrototype(proto: object | null): boolean {
+  return (
+    proto === Object.prototype ||
+    proto === null ||
+    (Object.getPrototypeOf(proto) === null && Reflect.ownKeys(proto).length === 0)
+  );
+}
+
+/**
  * Walks a payload once. A key that names a prototype member (`__proto__`, `constructor`,
  * `toString`…) is never a field of ours; class-transformer would drop it silently, so it is refused
  * like any other unknown field. Whether the payload is plain JSON data decides which way it is
@@ -37,11 +49,8 @@ function scan(value: unknown, depth: number, into: Scan): void {
     if (Object.getPrototypeOf(value) !== Array.prototype || keys.length !== value.length) {
       into.json = false;
     }
-  } else {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      into.json = false;
-    }
+  } else if (!isRecordPrototype(Object.getPrototypeOf(value))) {
+    into.json = false;
   }
   for (const key of keys) {
     if (key === '__proto__' || key === 'prototype' || key in Object.prototype) {
