@@ -7,7 +7,6 @@
 // machine; run side by side, the ratio between two builds moved by a few percent.
 // BENCH_DURATION (seconds per round, default 3), BENCH_ROUNDS (default 9), BENCH_CONNECTIONS
 // (per side, default 5).
-const autocannon = require('autocannon');
 const { existsSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
@@ -18,19 +17,15 @@ const {
   workspaceRoot,
 } = require('@baton/testing');
 const { median } = require('./bench-utils.cjs');
-const { cpuOf, routesFor, seed } = require('./system-load.cjs');
+const { loadSideBySide, routesFor, seed } = require('./system-load.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 9);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 5);
 const SERVICES = ['gateway', 'auth', 'orders', 'profile'];
 
-const load = (request) =>
-  new Promise((done, fail) =>
-    autocannon({ connections: CONNECTIONS, duration: DURATION, ...request }, (err, r) =>
-      err ? fail(err) : done(r),
-    ),
-  );
+const load = (sides, duration = DURATION) =>
+  loadSideBySide(sides, { connections: CONNECTIONS, duration });
 
 async function side(root, route) {
   const nats = await startNatsServer();
@@ -61,7 +56,7 @@ async function side(root, route) {
       ...Object.fromEntries(SERVICES.map((s) => [s, system.pid(s)])),
       nats: nats.process.pid,
     };
-    await load({ ...request, duration: 1 }); // warm-up
+    await load([{ pids, request }], 1); // warm-up
     return { root, request, pids, rounds: [], stop: () => cleanup(system) };
   } catch (err) {
     await cleanup(system);
@@ -80,32 +75,21 @@ async function main() {
     sides.push(await side(other, route));
     sides.push(await side(workspaceRoot(), route));
     for (let i = 0; i < ROUNDS; i++) {
-      const before = sides.map((s) =>
-        Object.fromEntries(Object.entries(s.pids).map(([k, pid]) => [k, cpuOf(pid)])),
-      );
-      const results = await Promise.all(sides.map((s) => load(s.request)));
+      const measured = await load(sides);
       sides.forEach((s, j) => {
-        const r = results[j];
-        if (r.errors + r.timeouts + r.non2xx > 0) {
-          throw new Error(`${s.root}: ${r.errors + r.timeouts + r.non2xx} failed requests`);
+        if (measured[j].failed > 0) {
+          throw new Error(`${s.root}: ${measured[j].failed} failed requests`);
         }
-        const perRequest = Object.fromEntries(
-          Object.entries(s.pids).map(([k, pid]) => [
-            k,
-            (cpuOf(pid) - before[j][k]) / r.requests.total,
-          ]),
-        );
-        const total = Object.values(perRequest).reduce((a, b) => a + b, 0);
-        s.rounds.push({ perRequest, total, rps: r.requests.average });
+        s.rounds.push(measured[j]);
       });
     }
     console.log(
       `${route}: ${ROUNDS} rounds of ${DURATION} s, ${CONNECTIONS} connections per side, both sides at once`,
     );
-    console.log('CPU µs per request (services + nats-server), medians:');
+    console.log('CPU µs per request (services, nats-server and load generator), medians:');
     for (const s of sides) {
       const m = (f) => Math.round(median(s.rounds.map(f)));
-      const parts = [...SERVICES, 'nats'].map((k) => `${k} ${m((r) => r.perRequest[k])}`);
+      const parts = [...SERVICES, 'nats', 'load'].map((k) => `${k} ${m((r) => r.perRequest[k])}`);
       console.log(
         `  ${s.root}: total ${m((r) => r.total)} (${parts.join(', ')}), ${m((r) => r.rps)} req/s`,
       );

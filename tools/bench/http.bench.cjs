@@ -1,8 +1,9 @@
 // End to end: autocannon against the real gateway and services on a harness-started nats-server,
 // each route at fixed concurrency for a fixed time, four ways in one run: Baton as shipped, Baton
 // with its guards swapped for pass-throughs (the cost of auth), the floor (node:http + nats, in
-// memory, no auth) and the framework floor (the floor's hops on NestJS as it comes). Then a steady
-// mixed load to see whether memory stays flat.
+// memory, no auth) and the framework floor (the floor's hops on NestJS as it comes); then each route
+// on Baton and no-auth at once, for a cost of auth that the machine's drift does not move; then a
+// steady mixed load to see whether memory stays flat.
 const autocannon = require('autocannon');
 const { spawn } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -16,11 +17,13 @@ const {
   workspaceRoot,
 } = require('@baton/testing');
 const { median, writeResults } = require('./bench-utils.cjs');
-const { cpuOf, routesFor, rssOf, seed } = require('./system-load.cjs');
+const { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed } = require('./system-load.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
+const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 5);
+const SIDE_SECONDS = Number(process.env.BENCH_SIDE_SECONDS || 3);
 const root = workspaceRoot();
 
 function run(opts) {
@@ -108,6 +111,65 @@ async function startBaton(label, preload) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * The cost of auth, measured like for like: each route on Baton and on no-auth at once,
+ * `SIDE_ROUNDS` times, and per round no-auth's CPU time per request (services, nats-server and its
+ * own load generator) over Baton's, which is Baton's throughput relative to no-auth's. The two have
+ * the same processes doing the same work but for the guard, so loading them together slows both
+ * alike. (The floors are not measured this way: their handful of small processes fare differently
+ * from Baton's under that contention, so theirs is a different ratio from the one asked for.)
+ */
+async function sideBySide(systems) {
+  const byRoute = {};
+  const pidsOf = (s) => ({ ...s.pids, nats: s.natsPid });
+  const idle = [];
+  for (const s of systems) idle.push(await idleRates(pidsOf(s), 3));
+  for (const [i, route] of systems[0].routes.entries()) {
+    const rounds = [];
+    for (let r = 0; r < SIDE_ROUNDS; r++) {
+      const loads = systems.map((s, j) => ({
+        pids: pidsOf(s),
+        idle: idle[j],
+        request: s.routes[i].request(s.baseUrl),
+      }));
+      const measured = await loadSideBySide(loads, {
+        connections: Math.max(2, Math.round(CONNECTIONS / 2)),
+        duration: SIDE_SECONDS,
+      });
+      rounds.push(Object.fromEntries(systems.map((s, j) => [s.label, measured[j]])));
+    }
+    const ratios = (of, over) => rounds.map((r) => r[of].total / r[over].total);
+    const summary = (values) => ({
+      median: +median(values).toFixed(3),
+      min: +Math.min(...values).toFixed(3),
+      max: +Math.max(...values).toFixed(3),
+    });
+    byRoute[route.name] = {
+      cpuUsPerRequest: Object.fromEntries(
+        systems.map((s) => [s.label, Math.round(median(rounds.map((r) => r[s.label].total)))]),
+      ),
+      batonOverNoAuth: summary(ratios('no-auth', 'baton')),
+      failed: Object.fromEntries(
+        systems.map((s) => [s.label, rounds.reduce((n, r) => n + r[s.label].failed, 0)]),
+      ),
+      rounds,
+    };
+    const b = byRoute[route.name];
+    console.log(
+      `side by side ${route.name.padEnd(16)} Baton ÷ no-auth ${b.batonOverNoAuth.median}`,
+    );
+  }
+  return {
+    idleUsPerSecond: Object.fromEntries(
+      systems.map((s, j) => [
+        s.label,
+        Math.round(Object.values(idle[j]).reduce((a, b) => a + b, 0)),
+      ]),
+    ),
+    byRoute,
+  };
 }
 
 async function soakTest(baseUrl, routes, pids) {
@@ -214,6 +276,7 @@ async function main() {
       }
     }
     const [shipped, bypass, floor, nestFloor] = runs;
+    const together = SIDE_ROUNDS > 0 ? await sideBySide(systems.slice(0, 2)) : undefined;
     const baton = systems[0];
     // /health asks every service over NATS: keep it out of the RSS soak mix
     if (SOAK) shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
@@ -249,6 +312,19 @@ async function main() {
       `| | framework floor | ${cpuCells(nestFloor.results[n])} |`,
       `| | floor | ${cpuCells(floor.results[n])} |`,
     ]);
+    const range = (x) => `**${x.median.toFixed(2)}** (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
+    const idleLine = together
+      ? Object.entries(together.idleUsPerSecond)
+          .map(([label, us]) => `${label} ${(us / 1e4).toFixed(1)}% of a core`)
+          .join(', ')
+      : '';
+    const sideRows = together
+      ? names.map((n) => {
+          const t = together.byRoute[n];
+          const cpu = ['baton', 'no-auth'].map((l) => t.cpuUsPerRequest[l]);
+          return `| ${n} | ${cpu.join(' | ')} | ${range(t.batonOverNoAuth)} |`;
+        })
+      : [];
     const soakRows = shipped.soak
       ? Object.entries(shipped.soak).map(
           ([k, v]) =>
@@ -271,6 +347,16 @@ async function main() {
       '|---|---|--:|--:|--:|--:|--:|--:|--:|',
       ...cpuRows,
       '',
+      ...(sideRows.length
+        ? [
+            `The cost of auth, side by side: each route on Baton and no-auth at once, ${SIDE_ROUNDS} rounds of ${SIDE_SECONDS} s, ${Math.max(2, Math.round(CONNECTIONS / 2))} connections each, each with its own load generator process. CPU µs per request counts each system's services, nats-server and load generator (median of the rounds), less what each process spends idle (measured unloaded just before: ${idleLine}). Baton ÷ no-auth is no-auth's cost over Baton's, which on a saturated machine is the ratio of their throughputs: median of the rounds, and their range. Loaded together, a slower moment of the machine slows both alike, where back-to-back runs (the first table) move with it.`,
+            '',
+            '| route | Baton µs | no-auth µs | Baton ÷ no-auth |',
+            '|---|--:|--:|---|',
+            ...sideRows,
+            '',
+          ]
+        : []),
       ...(soakRows.length
         ? [
             `Memory over ${SOAK} s of steady mixed load after warm-up (RSS sampled every 500 ms; before and after are the medians of the first and last fifth of the run):`,
@@ -292,6 +378,7 @@ async function main() {
         noAuth: bypass,
         floor,
         nestFloor,
+        sideBySide: together,
       },
       md,
     );
@@ -303,6 +390,11 @@ async function main() {
         .filter(([, r]) => r.errors > 0)
         .map(([route, r]) => `${label} ${route}: ${r.errors} errors`),
     );
+    for (const [route, t] of Object.entries(together?.byRoute ?? {})) {
+      for (const [label, count] of Object.entries(t.failed)) {
+        if (count > 0) failed.push(`${label} ${route} (side by side): ${count} errors`);
+      }
+    }
     if (failed.length) {
       throw new Error(`runs with errors (their ratios mean nothing):\n${failed.join('\n')}`);
     }
