@@ -49,7 +49,7 @@ function scan(value: unknown, depth: number, into: Scan): void {
     if (Object.getPrototypeOf(value) !== Array.prototype || keys.length !== value.length) {
       into.json = false;
     }
-  } else if (!isRecordPrototype(Object.getPrototypeOf(value))) {
+  } else if (!isRecordPrototype(Object.getPrototypeOf(value) as object | null)) {
     into.json = false;
   }
   for (const key of keys) {
