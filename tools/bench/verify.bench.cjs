@@ -1,18 +1,21 @@
 // Verification per operation: libs/auth's guard (cold: signature checked; cached: a token seen
-// before) beside raw node:crypto and plain jsonwebtoken (what passport-jwt ran), for RS256 and ES256.
+// before) beside raw node:crypto and plain jsonwebtoken (what passport-jwt ran), for RS256, ES256 and
+// EdDSA (jsonwebtoken has no EdDSA).
 require('reflect-metadata');
 const { Reflector } = require('@nestjs/core');
 const crypto = require('node:crypto');
 const jwt = require('jsonwebtoken');
 const {
   AccessTokenVerifier,
+  ALGORITHM_ALLOWLIST,
+  JWS_ALGORITHMS,
   JwtAuthGuard,
   KeyStore,
   RevocationStore,
   runInCallScope,
   VerifiedTokenCache,
 } = require('@baton/auth');
-const { workspaceRoot } = require('@baton/testing');
+const { TokenFactory, workspaceRoot } = require('@baton/testing');
 const { median, nsPerOp, writeResults } = require('./bench-utils.cjs');
 
 const ROUNDS = 5;
@@ -36,30 +39,17 @@ async function asyncNsPerOp(fn, ops) {
 }
 
 function setup(alg) {
-  const { privateKey, publicKey } =
-    alg === 'RS256'
-      ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const kid = `bench-${alg}`;
-  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }] };
-  const token = jwt.sign({ roles: ['user'], sid: crypto.randomUUID() }, privateKey, {
-    algorithm: alg,
-    keyid: kid,
-    header: { alg, typ: 'at+jwt', kid },
-    issuer: 'baton-auth',
-    audience: 'baton',
-    subject: crypto.randomUUID(),
-    jwtid: crypto.randomUUID(),
-    expiresIn: 3600,
-  });
-  return { publicKey, jwks, token };
+  const factory = new TokenFactory('baton-auth', 'baton', alg);
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const token = factory.sign({ claims: factory.claims({ exp }) });
+  return { publicKey: factory.publicKey, jwks: factory.jwks(), token };
 }
 
 function guardFor(jwks, cacheSize) {
   const options = {
     issuer: 'baton-auth',
     audience: 'baton',
-    algorithms: ['RS256', 'ES256'],
+    algorithms: ALGORITHM_ALLOWLIST,
     jwksRefetchIntervalMs: 10_000,
     accessTokenTtl: 900,
     verifiedTokenCacheSize: cacheSize,
@@ -97,22 +87,24 @@ async function suite(alg) {
   const [h, p, s] = token.split('.');
   const input = Buffer.from(`${h}.${p}`);
   const sig = Buffer.from(s, 'base64url');
-  const raw = nsPerOp(
-    () => crypto.verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig),
-    2000,
-    ROUNDS,
-  );
-  const plain = nsPerOp(
-    () =>
-      jwt.verify(token, publicKey, {
-        algorithms: [alg],
-        issuer: 'baton-auth',
-        audience: 'baton',
-        clockTolerance: 30,
-      }),
-    2000,
-    ROUNDS,
-  );
+  const { digest, dsaEncoding } = JWS_ALGORITHMS[alg];
+  const key = dsaEncoding ? { key: publicKey, dsaEncoding } : publicKey;
+  const raw = nsPerOp(() => crypto.verify(digest, input, key, sig), 2000, ROUNDS);
+  // jsonwebtoken has no EdDSA
+  const plain =
+    alg === 'EdDSA'
+      ? undefined
+      : nsPerOp(
+          () =>
+            jwt.verify(token, publicKey, {
+              algorithms: [alg],
+              issuer: 'baton-auth',
+              audience: 'baton',
+              clockTolerance: 30,
+            }),
+          2000,
+          ROUNDS,
+        );
   const ctx = httpContext(token);
   const cold = guardFor(jwks, 0);
   await cold.keys.refresh();
@@ -140,12 +132,12 @@ async function suite(alg) {
 
 async function main() {
   const rows = [];
-  for (const alg of ['RS256', 'ES256']) rows.push(await suite(alg));
-  const ops = (ns) => Math.round(1e9 / ns).toLocaleString('en');
+  for (const alg of ALGORITHM_ALLOWLIST) rows.push(await suite(alg));
+  const ops = (ns) => (ns === undefined ? '—' : Math.round(1e9 / ns).toLocaleString('en'));
   const md = [
     '# Verification',
     '',
-    `Operations per second on one core (median of ${ROUNDS} rounds). "guard" is libs/auth's JwtAuthGuard.canActivate on an HTTP context (metadata, header, verifier, principal slot): in the call scope a transport opens for each request; cold = strict header read, key by kid, node:crypto signature check, every claim check and the revocation check; cached = a token verified before (the revocation check still runs). "verifier cold" is AccessTokenVerifier.verify() alone, with nothing cached; "verifier hit" is AccessTokenVerifier.cached() alone. Ratios are of times per operation, measured in the same run. jsonwebtoken.verify is what passport-jwt ran. EdDSA is not offered.`,
+    `Operations per second on one core (median of ${ROUNDS} rounds). "guard" is libs/auth's JwtAuthGuard.canActivate on an HTTP context (metadata, header, verifier, principal slot): in the call scope a transport opens for each request; cold = strict header read, key by kid, node:crypto signature check, every claim check and the revocation check; cached = a token verified before (the revocation check still runs). "verifier cold" is AccessTokenVerifier.verify() alone, with nothing cached; "verifier hit" is AccessTokenVerifier.cached() alone. Ratios are of times per operation, measured in the same run. jsonwebtoken.verify is what passport-jwt ran; it has no EdDSA.`,
     '',
     '| alg | raw node:crypto verify | jsonwebtoken.verify | verifier cold | verifier cold ÷ raw (time) | guard cold | guard cold ÷ raw (time) | guard cached | verifier hit | revocation check |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -13,7 +13,8 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 
 const RULES = Object.freeze({
-  algorithms: Object.freeze(['RS256', 'ES256']),
+  algorithms: Object.freeze(['RS256', 'ES256', 'EdDSA']),
+  keyTypes: Object.freeze({ RS256: 'rsa', ES256: 'ec', EdDSA: 'ed25519' }),
   accessTokenType: 'at+jwt',
   typPattern: /^(application\/)?at\+jwt$/i,
   maxClockSkewSeconds: 30,
@@ -207,7 +208,7 @@ function usableKey(jwk) {
   if (!RULES.algorithms.includes(jwk.alg)) {
     const alg = jwk.alg === undefined ? 'no "alg"' : `"alg" ${JSON.stringify(jwk.alg)}`;
     return {
-      problem: `it has ${alg}; Baton uses only keys marked ${RULES.algorithms.join(' or ')}`,
+      problem: `it has ${alg}; Baton uses only keys marked ${RULES.algorithms.join(', ')}`,
     };
   }
   if ('d' in jwk) {
@@ -219,18 +220,21 @@ function usableKey(jwk) {
   } catch (err) {
     return { problem: `it is not a valid public JWK (${err.message})` };
   }
-  const expected = jwk.alg === 'RS256' ? 'rsa' : 'ec';
+  const expected = RULES.keyTypes[jwk.alg];
   if (key.asymmetricKeyType !== expected) {
     return {
-      problem: `${jwk.alg} needs an ${expected.toUpperCase()} key, this one is ${key.asymmetricKeyType}`,
+      problem: `${jwk.alg} needs an ${expected === 'ed25519' ? 'Ed25519' : expected.toUpperCase()} key, this one is ${key.asymmetricKeyType}`,
     };
   }
   const details = key.asymmetricKeyDetails ?? {};
   if (jwk.alg === 'ES256' && details.namedCurve !== 'prime256v1') {
     return { problem: `ES256 needs curve P-256, this key is on ${details.namedCurve}` };
   }
-  const description =
-    expected === 'rsa' ? `RSA ${details.modulusLength}-bit, ${jwk.alg}` : `EC P-256, ${jwk.alg}`;
+  const description = {
+    rsa: `RSA ${details.modulusLength}-bit, ${jwk.alg}`,
+    ec: `EC P-256, ${jwk.alg}`,
+    ed25519: `Ed25519, ${jwk.alg}`,
+  }[expected];
   return { key, alg: jwk.alg, description };
 }
 
@@ -256,6 +260,9 @@ function verifySignature(decoded, key, alg) {
   const input = Buffer.from(`${decoded.segments[0]}.${decoded.segments[1]}`);
   const signature = Buffer.from(decoded.segments[2], 'base64url');
   try {
+    if (alg === 'EdDSA') {
+      return verify(null, input, key, signature);
+    }
     return alg === 'ES256'
       ? verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature)
       : verify('sha256', input, key, signature);

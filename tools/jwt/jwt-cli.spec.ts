@@ -72,11 +72,13 @@ class Signer {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
 
-  constructor(readonly alg: 'RS256' | 'ES256') {
+  constructor(readonly alg: 'RS256' | 'ES256' | 'EdDSA') {
     const pair =
       alg === 'RS256'
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        : alg === 'ES256'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          : generateKeyPairSync('ed25519');
     this.privateKey = pair.privateKey;
     this.publicKey = pair.publicKey;
   }
@@ -96,7 +98,8 @@ class Signer {
       this.alg === 'ES256'
         ? { key: this.privateKey, dsaEncoding: 'ieee-p1363' as const }
         : this.privateKey;
-    return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+    const digest = this.alg === 'EdDSA' ? null : 'sha256';
+    return `${input}.${sign(digest, Buffer.from(input), key).toString('base64url')}`;
   }
 }
 
@@ -138,6 +141,7 @@ const failedChecks = (out: string): string[] =>
 describe('jwt-cli inspect', () => {
   const rsa = new Signer('RS256');
   const ec = new Signer('ES256');
+  const ed = new Signer('EdDSA');
   const stranger = new Signer('RS256');
   let dir: string;
   let jwksFile: string;
@@ -145,7 +149,7 @@ describe('jwt-cli inspect', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'jwt-cli-'));
     jwksFile = join(dir, 'jwks.json');
-    writeFileSync(jwksFile, JSON.stringify({ keys: [rsa.jwk(), ec.jwk()] }));
+    writeFileSync(jwksFile, JSON.stringify({ keys: [rsa.jwk(), ec.jwk(), ed.jwk()] }));
   });
 
   afterAll(() => {
@@ -181,6 +185,20 @@ describe('jwt-cli inspect', () => {
 
       expect(run.status).toBe(0);
       expect(checkLine(run.stdout, 'key')).toContain('EC P-256, ES256');
+    });
+
+    it('should accept a good EdDSA token, and refuse it under the EC key', () => {
+      const run = inspect(ed.sign());
+
+      expect(run.status).toBe(0);
+      expect(checkLine(run.stdout, 'key')).toContain('Ed25519, EdDSA');
+      expect(checkLine(run.stdout, 'signature')).toContain(`verifies with key "${ed.kid}" (EdDSA)`);
+
+      const crossed = inspect(ed.sign({ kid: ec.kid }));
+      expect(crossed.status).toBe(1);
+      expect(checkLine(crossed.stdout, 'key')).toContain(
+        `the header says "EdDSA" but key "${ec.kid}" is ES256`,
+      );
     });
 
     it('should refuse an expired token and say how long ago it expired (exit 1)', () => {
@@ -261,7 +279,7 @@ describe('jwt-cli inspect', () => {
 
       expect(run.status).toBe(1);
       expect(checkLine(run.stdout, 'alg')).toContain(
-        '"HS256" is not on the allowlist (RS256, ES256)',
+        '"HS256" is not on the allowlist (RS256, ES256, EdDSA)',
       );
       expect(checkLine(run.stdout, 'key')).toContain('the header says "HS256" but key');
       expect(checkLine(run.stdout, 'signature')).toContain('does not verify');
@@ -283,7 +301,7 @@ describe('jwt-cli inspect', () => {
 
       expect(run.status).toBe(1);
       expect(checkLine(run.stdout, 'key')).toContain(
-        `no key with kid "${stranger.kid}" in the JWKS (it holds "${rsa.kid}", "${ec.kid}")`,
+        `no key with kid "${stranger.kid}" in the JWKS (it holds "${rsa.kid}", "${ec.kid}", "${ed.kid}")`,
       );
       expect(checkLine(run.stdout, 'signature')).toMatch(/^ {2}-- /);
     });

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatonAuthModule, HEALTH_PROBE, natsHealthController } from '@baton/auth';
 import { Subjects } from '@baton/contracts';
@@ -22,7 +21,6 @@ import { UsersService } from './users/users.service';
 @Module({
   imports: [
     BatonAuthModule.forRoot({ service: 'auth' }),
-    JwtModule.register({}),
     serviceStoreModule('auth', AUTH_ENTITIES, [
       InitialAuthSchema1732300000000,
       AuditEventActor1732400000000,

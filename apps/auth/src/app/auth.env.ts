@@ -10,15 +10,16 @@ import {
   MinLength,
 } from 'class-validator';
 import { Type } from 'class-transformer';
-import { AuthEnv, validateConfig } from '@baton/auth';
+import { ALGORITHM_ALLOWLIST, AuthEnv, validateConfig } from '@baton/auth';
+import type { AllowedAlgorithm } from '@baton/auth';
 
 /**
  * The auth service's own settings (DESIGN.md, Configuration), beside those every service reads
  * (issuer, audience, access-token lifetime, NATS).
  */
 export class AuthServiceEnv extends AuthEnv {
-  @IsIn(['RS256', 'ES256'], { message: 'JWT_ALG must be RS256 or ES256' })
-  JWT_ALG: 'RS256' | 'ES256' = 'RS256';
+  @IsIn(ALGORITHM_ALLOWLIST, { message: 'JWT_ALG must be RS256, ES256 or EdDSA' })
+  JWT_ALG: AllowedAlgorithm = 'RS256';
 
   /** Inactivity lifetime of a refresh token, in seconds. */
   @Type(() => Number)

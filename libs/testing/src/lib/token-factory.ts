@@ -1,8 +1,18 @@
-import { createHmac, createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 const b64url = (value: unknown): string =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+/** The algorithms Baton signs with. */
+export type TokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+
+const keyPair = (alg: TokenAlgorithm) =>
+  alg === 'RS256'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('ed25519');
 
 export interface TokenParts {
   header?: Record<string, unknown>;
@@ -21,8 +31,9 @@ export class TokenFactory {
   constructor(
     readonly issuer = 'baton-auth',
     readonly audience = 'baton',
+    readonly alg: TokenAlgorithm = 'RS256',
   ) {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pair = keyPair(alg);
     this.privateKey = pair.privateKey;
     this.publicKey = pair.publicKey;
   }
@@ -30,7 +41,7 @@ export class TokenFactory {
   jwks(): { keys: Record<string, unknown>[] } {
     return {
       keys: [
-        { ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' },
+        { ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: this.alg, use: 'sig' },
       ],
     };
   }
@@ -50,14 +61,15 @@ export class TokenFactory {
     };
   }
 
-  /** An RS256 token signed with this factory's key. */
+  /** A token signed with this factory's key, by its algorithm. */
   sign({ header, claims }: TokenParts = {}): string {
-    const h = { alg: 'RS256', typ: 'at+jwt', kid: this.kid, ...header };
+    const h = { alg: this.alg, typ: 'at+jwt', kid: this.kid, ...header };
     const input = `${b64url(h)}.${b64url(claims ?? this.claims())}`;
-    const signature = createSign('RSA-SHA256')
-      .update(input)
-      .sign(this.privateKey)
-      .toString('base64url');
+    const signature = sign(
+      this.alg === 'EdDSA' ? null : 'sha256',
+      Buffer.from(input),
+      this.alg === 'ES256' ? { key: this.privateKey, dsaEncoding: 'ieee-p1363' } : this.privateKey,
+    ).toString('base64url');
     return `${input}.${signature}`;
   }
 

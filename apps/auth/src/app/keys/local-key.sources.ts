@@ -31,6 +31,19 @@ export class LocalJwksSource extends JwksSource implements OnModuleInit, OnAppli
     });
   }
 
+  /**
+   * Announces a key this process made current as it started (the first start, or a new
+   * `JWT_ALG`) as a rotation is announced, once auth answers JWKS requests: the other services
+   * fetch it before its first token reaches them, instead of refusing that token until their next
+   * scheduled fetch.
+   */
+  async announceKeyMadeAtStart(): Promise<void> {
+    const kid = this.keys.madeCurrentAtStart;
+    if (kid !== undefined) {
+      await this.client.emit(Events.keysRotated, { kid }, { asService: true });
+    }
+  }
+
   fetchJwks(): Promise<Jwks> {
     return this.keys.jwks();
   }

@@ -5,6 +5,7 @@ import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto';
 import { IsNull } from 'typeorm';
 import type { Repository } from 'typeorm';
+import type { AllowedAlgorithm } from '@baton/auth';
 import type { Jwks, PublicJwk } from '@baton/contracts';
 import { runExclusive } from '@baton/persistence';
 import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
@@ -13,7 +14,7 @@ import { openPrivateKey, sealPrivateKey } from './key-encryption';
 
 export interface SigningKey {
   kid: string;
-  alg: 'RS256' | 'ES256';
+  alg: AllowedAlgorithm;
   privateKey: KeyObject;
 }
 
@@ -32,6 +33,7 @@ export class SigningKeysService implements OnModuleInit {
   private current?: SigningKey;
   private published: PublicJwk[] = [];
   private retiredAt = new Map<string, number>();
+  private created?: string;
 
   constructor(
     @InjectRepository(SigningKeyEntity) private readonly keys: Repository<SigningKeyEntity>,
@@ -47,6 +49,11 @@ export class SigningKeysService implements OnModuleInit {
   ready(): Promise<void> {
     this.loading ??= this.load();
     return this.loading;
+  }
+
+  /** The kid of the key this process made current while loading, if it made one. */
+  get madeCurrentAtStart(): string | undefined {
+    return this.created;
   }
 
   async signingKey(): Promise<SigningKey> {
@@ -133,6 +140,7 @@ export class SigningKeysService implements OnModuleInit {
       return repo.find({ order: { createdAt: 'DESC' } });
     });
     if (created) {
+      this.created = next.kid;
       this.logger.log(`created a ${this.env.JWT_ALG} signing key`);
     }
     return rows;
@@ -143,7 +151,9 @@ export class SigningKeysService implements OnModuleInit {
     const { privateKey, publicKey } =
       alg === 'RS256'
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        : alg === 'ES256'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          : generateKeyPairSync('ed25519');
     const kid = randomBytes(12).toString('base64url');
     const jwk: PublicJwk = {
       ...(publicKey.export({ format: 'jwk' }) as object),

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { In, IsNull } from 'typeorm';
@@ -14,6 +13,7 @@ import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 import { RefreshTokenEntity, SessionEntity } from '../entities';
 import { SigningKeysService } from '../keys/signing-keys.service';
+import { signCompactJws } from './jws';
 
 const REVOCATION_MARGIN_SECONDS = 60;
 const SERVICE_TOKEN_TTL = 300;
@@ -29,7 +29,6 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 @Injectable()
 export class TokensService {
   constructor(
-    private readonly jwt: JwtService,
     private readonly keys: SigningKeysService,
     private readonly revocations: RevocationStore,
     private readonly audit: AuditService,
@@ -51,19 +50,20 @@ export class TokensService {
     ttl = this.env.ACCESS_TOKEN_TTL,
   ): Promise<string> {
     const key = await this.keys.signingKey();
-    return this.jwt.signAsync(
-      { roles, sid },
+    const iat = nowSeconds();
+    return signCompactJws(
+      ACCESS_TOKEN_TYPE,
       {
-        algorithm: key.alg,
-        privateKey: key.privateKey as unknown as string,
-        keyid: key.kid,
-        header: { alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid },
-        issuer: this.env.JWT_ISSUER,
-        audience: this.env.JWT_AUDIENCE,
-        subject: sub,
-        jwtid: randomUUID(),
-        expiresIn: ttl,
+        iss: this.env.JWT_ISSUER,
+        aud: this.env.JWT_AUDIENCE,
+        sub,
+        jti: randomUUID(),
+        iat,
+        exp: iat + ttl,
+        roles,
+        sid,
       },
+      key,
     );
   }
 

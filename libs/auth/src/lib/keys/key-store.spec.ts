@@ -24,6 +24,7 @@ const options: BatonAuthOptions = {
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ed = generateKeyPairSync('ed25519');
 
 type Jwk = Record<string, unknown>;
 const rsaJwk = (kid: string, extra: Jwk = {}): Jwk => ({
@@ -37,6 +38,14 @@ const ecJwk = (kid: string, extra: Jwk = {}): Jwk => ({
   ...ec.publicKey.export({ format: 'jwk' }),
   kid,
   alg: 'ES256',
+  use: 'sig',
+  ...extra,
+});
+
+const edJwk = (kid: string, extra: Jwk = {}): Jwk => ({
+  ...ed.publicKey.export({ format: 'jwk' }),
+  kid,
+  alg: 'EdDSA',
   use: 'sig',
   ...extra,
 });
@@ -97,7 +106,7 @@ describe(KeyStore.name, () => {
   beforeEach(() => {
     jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    source = new FakeJwksSource([rsaJwk('rsa-1'), ecJwk('ec-1')]);
+    source = new FakeJwksSource([rsaJwk('rsa-1'), ecJwk('ec-1'), edJwk('ed-1')]);
     sut = new KeyStore(source, options);
   });
 
@@ -107,16 +116,18 @@ describe(KeyStore.name, () => {
   });
 
   describe('loading keys', () => {
-    it('should hand out the RSA key for an RS256 token and the EC key for an ES256 token', async () => {
+    it('should hand out the RSA key for RS256, the EC key for ES256 and the Ed25519 key for EdDSA', async () => {
       await sut.refresh();
 
       const rsaKey = await sut.keyForToken(tokenFor('rsa-1', 'RS256'));
       const ecKey = await sut.keyForToken(tokenFor('ec-1', 'ES256'));
+      const edKey = await sut.keyForToken(tokenFor('ed-1', 'EdDSA'));
 
       expect(rsaKey).toBeInstanceOf(KeyObject);
       expect(rsaKey.equals(rsa.publicKey)).toBe(true);
       expect(ecKey.equals(ec.publicKey)).toBe(true);
-      expect(sut.size).toBe(2);
+      expect(edKey.equals(ed.publicKey)).toBe(true);
+      expect(sut.size).toBe(3);
     });
 
     it('should ignore a JWK that carries private key material (`d`)', async () => {
@@ -143,12 +154,32 @@ describe(KeyStore.name, () => {
       ['a missing alg', rsaJwk('off', { alg: undefined })],
       ['RS256 on an EC key', ecJwk('off', { alg: 'RS256' })],
       ['ES256 on an RSA key', rsaJwk('off', { alg: 'ES256' })],
+      [
+        'ES256 on a P-384 key',
+        {
+          ...generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' }),
+          kid: 'off',
+          alg: 'ES256',
+        },
+      ],
+      ['EdDSA on an EC key', ecJwk('off', { alg: 'EdDSA' })],
+      ['ES256 on an Ed25519 key', edJwk('off', { alg: 'ES256' })],
+      [
+        'EdDSA on an Ed448 key',
+        {
+          ...generateKeyPairSync('ed448').publicKey.export({ format: 'jwk' }),
+          kid: 'off',
+          alg: 'EdDSA',
+        },
+      ],
     ])('should ignore a JWK whose algorithm is %s', async (_label, jwk) => {
       source.serve([jwk, rsaJwk('rsa-1')]);
       await sut.refresh();
 
       expect(sut.size).toBe(1);
-      const alg = jwk['alg'] === 'ES256' ? 'ES256' : 'RS256';
+      const alg = ['ES256', 'EdDSA'].includes(jwk['alg'] as string)
+        ? (jwk['alg'] as string)
+        : 'RS256';
       expect((await rejection(sut.keyForToken(tokenFor('off', alg)))).message).toBe('unknown kid');
     });
 
@@ -166,7 +197,7 @@ describe(KeyStore.name, () => {
 
     it('should drop every key when the JWKS has no `keys` array', async () => {
       await sut.refresh();
-      expect(sut.size).toBe(2);
+      expect(sut.size).toBe(3);
 
       sut.load({ keys: 'nope' } as unknown as Jwks);
 
@@ -208,6 +239,19 @@ describe(KeyStore.name, () => {
       await sut.refresh();
 
       expect((await rejection(sut.keyForToken(tokenFor('rsa-1', 'ES256')))).message).toBe(
+        'algorithm does not match the key',
+      );
+    });
+
+    it.each([
+      ['EdDSA', 'rsa-1'],
+      ['EdDSA', 'ec-1'],
+      ['RS256', 'ed-1'],
+      ['ES256', 'ed-1'],
+    ])('should refuse an %s header naming the key %s', async (alg, kid) => {
+      await sut.refresh();
+
+      expect((await rejection(sut.keyForToken(tokenFor(kid, alg)))).message).toBe(
         'algorithm does not match the key',
       );
     });
@@ -292,7 +336,7 @@ describe(KeyStore.name, () => {
 
       await sut.refresh();
 
-      expect(sut.size).toBe(2);
+      expect(sut.size).toBe(3);
       await expect(sut.keyForToken(tokenFor('rsa-1'))).resolves.toBeInstanceOf(KeyObject);
     });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { Jwks, PublicJwk } from '@baton/contracts';
-import { BATON_AUTH_OPTIONS } from '../auth.constants';
+import { BATON_AUTH_OPTIONS, keyFitsAlgorithm } from '../auth.constants';
 import type { AllowedAlgorithm } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { JwksSource } from './jwks.source';
@@ -119,8 +119,7 @@ export class KeyStore {
     }
     try {
       const key = createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' });
-      const expected = alg === 'RS256' ? 'rsa' : 'ec';
-      return key.asymmetricKeyType === expected ? { key, alg } : undefined;
+      return keyFitsAlgorithm(key, alg) ? { key, alg } : undefined;
     } catch {
       return undefined;
     }

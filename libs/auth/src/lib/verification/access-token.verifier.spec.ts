@@ -48,6 +48,33 @@ const refusal = async (verifier: AccessTokenVerifier, token: string): Promise<un
   }
 };
 
+describe(`${AccessTokenVerifier.name} on each allowed algorithm`, () => {
+  it.each(ALGORITHM_ALLOWLIST)(
+    'should verify a %s token, and refuse it with a signature of the same length that is not its own',
+    async (alg) => {
+      const signer = new TokenFactory('baton-auth', 'baton', alg);
+      const opts = options(0);
+      const keys = new KeyStore(
+        { fetchJwks: () => Promise.resolve(signer.jwks() as unknown as Jwks) },
+        opts,
+      );
+      await keys.refresh();
+      const revocations = new RevocationStore(opts);
+      (revocations as unknown as { current: boolean }).current = true;
+      const sut = new AccessTokenVerifier(keys, revocations, new VerifiedTokenCache(opts), opts);
+      const good = signer.sign();
+      const other = signer.sign({ claims: signer.claims({ sub: 'someone-else' }) });
+      const spliced = `${good.slice(0, good.lastIndexOf('.'))}${other.slice(other.lastIndexOf('.'))}`;
+
+      expect(TokenFactory.decode(good).header).toMatchObject({ alg });
+      expect(await sut.verify(good)).toMatchObject({
+        sub: TokenFactory.decode(good).claims['sub'],
+      });
+      expect(await refusal(sut, spliced)).toMatchObject({ message: 'invalid signature' });
+    },
+  );
+});
+
 describe(AccessTokenVerifier.name, () => {
   it("should remember a verified token's header, and only after its signature verified", async () => {
     const { sut } = await verifierWith(0);

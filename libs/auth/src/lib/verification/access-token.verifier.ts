@@ -3,7 +3,7 @@ import { verify as verifySignature } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ROLES } from '@baton/contracts';
 import type { Role } from '@baton/contracts';
-import { BATON_AUTH_OPTIONS, MAX_CLOCK_SKEW_SECONDS } from '../auth.constants';
+import { BATON_AUTH_OPTIONS, JWS_ALGORITHMS, MAX_CLOCK_SKEW_SECONDS } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { VerifiedTokenCache } from '../guards/verified-token-cache';
 import { KeyStore } from '../keys/key-store';
@@ -98,11 +98,12 @@ export class AccessTokenVerifier {
     const signature = Buffer.from(token.slice(last + 1), 'base64url');
     let valid = false;
     try {
+      const { digest, dsaEncoding } = JWS_ALGORITHMS[header.alg];
       valid = verifySignature(
-        'sha256',
+        digest,
         // assertCompactJws let only base64url characters and dots through: latin1 is exact, and fast
         Buffer.from(token.slice(0, last), 'latin1'),
-        header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+        dsaEncoding ? { key, dsaEncoding } : key,
         signature,
       );
     } catch {
