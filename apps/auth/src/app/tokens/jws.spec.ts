@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as jsonwebtoken from 'jsonwebtoken';
 import {
   AccessTokenVerifier,
@@ -7,8 +7,9 @@ import {
   RevocationStore,
   VerifiedTokenCache,
 } from '@baton/auth';
-import type { AllowedAlgorithm, BatonAuthOptions } from '@baton/auth';
+import type { BatonAuthOptions } from '@baton/auth';
 import type { Jwks } from '@baton/contracts';
+import { TokenFactory } from '@baton/testing';
 import type { SigningKey } from '../keys/signing-keys.service';
 import { signCompactJws } from './jws';
 
@@ -24,14 +25,6 @@ const options: BatonAuthOptions = {
   verifiedTokenCacheSize: 0,
 };
 
-function keyPair(alg: AllowedAlgorithm) {
-  return alg === 'RS256'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('ed25519');
-}
-
 async function verifierFor(jwks: Jwks): Promise<AccessTokenVerifier> {
   const keys = new KeyStore({ fetchJwks: () => Promise.resolve(jwks) }, options);
   await keys.refresh();
@@ -42,11 +35,10 @@ async function verifierFor(jwks: Jwks): Promise<AccessTokenVerifier> {
 
 describe(signCompactJws.name, () => {
   it.each(ALGORITHM_ALLOWLIST)('should sign %s tokens that libs/auth verifies', async (alg) => {
-    const { privateKey, publicKey } = keyPair(alg);
-    const key: SigningKey = { kid: `k-${alg}`, alg, privateKey };
-    const jwks = {
-      keys: [{ ...publicKey.export({ format: 'jwk' }), kid: key.kid, alg, use: 'sig' }],
-    } as unknown as Jwks;
+    // A key pair of the algorithm, published as auth would publish it.
+    const pair = new TokenFactory('baton-auth', 'baton', alg);
+    const key: SigningKey = { kid: pair.kid, alg, privateKey: pair.privateKey };
+    const jwks = pair.jwks() as unknown as Jwks;
     const iat = Math.floor(Date.now() / 1000);
     const claims = {
       iss: 'baton-auth',
@@ -77,14 +69,14 @@ describe(signCompactJws.name, () => {
   it.each(['RS256', 'ES256'] as const)(
     'should sign %s tokens that jsonwebtoken, written by others, verifies too',
     (alg) => {
-      const { privateKey, publicKey } = keyPair(alg);
+      const pair = new TokenFactory('baton-auth', 'baton', alg);
       const token = signCompactJws(
         'at+jwt',
         { sub: 'someone', iat: 1, exp: 4_102_444_800 },
-        { kid: 'k', alg, privateKey },
+        { kid: pair.kid, alg, privateKey: pair.privateKey },
       );
 
-      expect(jsonwebtoken.verify(token, publicKey, { algorithms: [alg] })).toMatchObject({
+      expect(jsonwebtoken.verify(token, pair.publicKey, { algorithms: [alg] })).toMatchObject({
         sub: 'someone',
       });
     },

@@ -27,28 +27,19 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed = generateKeyPairSync('ed25519');
 
 type Jwk = Record<string, unknown>;
-const rsaJwk = (kid: string, extra: Jwk = {}): Jwk => ({
-  ...rsa.publicKey.export({ format: 'jwk' }),
-  kid,
-  alg: 'RS256',
-  use: 'sig',
-  ...extra,
-});
-const ecJwk = (kid: string, extra: Jwk = {}): Jwk => ({
-  ...ec.publicKey.export({ format: 'jwk' }),
-  kid,
-  alg: 'ES256',
-  use: 'sig',
-  ...extra,
-});
-
-const edJwk = (kid: string, extra: Jwk = {}): Jwk => ({
-  ...ed.publicKey.export({ format: 'jwk' }),
-  kid,
-  alg: 'EdDSA',
-  use: 'sig',
-  ...extra,
-});
+/** A JWK of `pair`'s public key marked `alg`, under `kid`, with `extra` over it. */
+const jwkOf =
+  (pair: { publicKey: KeyObject }, alg: string) =>
+  (kid: string, extra: Jwk = {}): Jwk => ({
+    ...pair.publicKey.export({ format: 'jwk' }),
+    kid,
+    alg,
+    use: 'sig',
+    ...extra,
+  });
+const rsaJwk = jwkOf(rsa, 'RS256');
+const ecJwk = jwkOf(ec, 'ES256');
+const edJwk = jwkOf(ed, 'EdDSA');
 
 /** Only the header matters to the key store; payload and signature are placeholders. */
 const tokenFor = (kid: string, alg = 'RS256'): string =>

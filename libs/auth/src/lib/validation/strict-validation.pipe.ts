@@ -5,6 +5,8 @@ import type { ValidatorOptions } from 'class-validator';
 
 /** How deep a payload may nest before it is no longer read as plain data. */
 const MAX_DEPTH = 32;
+/** The `typeof` of the values JSON holds besides objects, arrays and null. */
+const JSON_PRIMITIVES = new Set(['string', 'number', 'boolean']);
 
 interface Scan {
   /** The first key that names a prototype member, if any. */
@@ -33,10 +35,8 @@ function isRecordPrototype(proto: object | null): boolean {
  */
 function scan(value: unknown, depth: number, into: Scan): void {
   if (typeof value !== 'object' || value === null) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      if (value !== null) {
-        into.json = false;
-      }
+    if (value !== null && !JSON_PRIMITIVES.has(typeof value)) {
+      into.json = false;
     }
     return;
   }

@@ -26,9 +26,9 @@ const options = (cacheSize: number): BatonAuthOptions => ({
   verifiedTokenCacheSize: cacheSize,
 });
 
-async function verifierWith(cacheSize: number) {
+async function verifierWith(cacheSize: number, signer = factory) {
   const opts = options(cacheSize);
-  const jwks = factory.jwks() as unknown as Jwks;
+  const jwks = signer.jwks() as unknown as Jwks;
   const keys = new KeyStore({ fetchJwks: () => Promise.resolve(jwks) }, opts);
   await keys.refresh();
   const revocations = new RevocationStore(opts);
@@ -53,15 +53,7 @@ describe(`${AccessTokenVerifier.name} on each allowed algorithm`, () => {
     'should verify a %s token, and refuse it with a signature of the same length that is not its own',
     async (alg) => {
       const signer = new TokenFactory('baton-auth', 'baton', alg);
-      const opts = options(0);
-      const keys = new KeyStore(
-        { fetchJwks: () => Promise.resolve(signer.jwks() as unknown as Jwks) },
-        opts,
-      );
-      await keys.refresh();
-      const revocations = new RevocationStore(opts);
-      (revocations as unknown as { current: boolean }).current = true;
-      const sut = new AccessTokenVerifier(keys, revocations, new VerifiedTokenCache(opts), opts);
+      const { sut } = await verifierWith(0, signer);
       const good = signer.sign();
       const other = signer.sign({ claims: signer.claims({ sub: 'someone-else' }) });
       const spliced = `${good.slice(0, good.lastIndexOf('.'))}${other.slice(other.lastIndexOf('.'))}`;
