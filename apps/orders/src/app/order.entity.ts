@@ -4,7 +4,8 @@ import type { OrderStatus } from '@baton/contracts';
 
 @Entity({ name: 'orders' })
 @Index('uq_orders_user_idempotency_key', ['userId', 'idempotencyKey'], { unique: true })
-@Index('ix_orders_user_id_created_at', ['userId', 'createdAt'])
+@Index('ix_orders_user_id_created_at_id', ['userId', 'createdAt', 'id'])
+@Index('ix_orders_created_at_id', ['createdAt', 'id'])
 export class OrderEntity {
   @PrimaryColumn(uuidColumn())
   id: string;
@@ -43,7 +44,7 @@ export class OrderEntity {
 }
 
 @Entity({ name: 'order_items' })
-@Index('ix_order_items_order_id', ['orderId'])
+@Index('ix_order_items_order_id_position', ['orderId', 'position'])
 export class OrderItemEntity {
   @PrimaryColumn(uuidColumn())
   id: string;

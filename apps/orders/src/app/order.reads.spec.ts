@@ -4,7 +4,7 @@ import type { OrderView } from '@baton/contracts';
 import { openDataSource, resolveStore, Sql } from '@baton/persistence';
 import { createTestDatabase } from '@baton/testing';
 import type { TestDatabase } from '@baton/testing';
-import { InitialOrdersSchema1732300000002 } from './migrations/1732300000002-initial-orders-schema';
+import { ORDERS_MIGRATIONS } from './migrations';
 import { OrderEntity, OrderItemEntity } from './order.entity';
 import { OrderReads } from './order.reads';
 
@@ -43,7 +43,7 @@ describe(OrderReads.name, () => {
     dataSource = await openDataSource({
       store: resolveStore('orders', db.env),
       entities: [OrderEntity, OrderItemEntity],
-      migrations: [InitialOrdersSchema1732300000002],
+      migrations: ORDERS_MIGRATIONS,
     });
     repository = dataSource.getRepository(OrderEntity);
     // 14 orders, alternately alice's and bob's, one to four items each, listed out of order
