@@ -19,7 +19,6 @@ export * from './lib/errors/domain.exception';
 export * from './lib/config/auth-env';
 export * from './lib/config/validate-config';
 export * from './lib/guards/jwt-auth.guard';
-export * from './lib/guards/roles.guard';
 export * from './lib/nats-microservice';
 export * from './lib/validation/strict-validation.pipe';
 export * from './lib/nats-connection';

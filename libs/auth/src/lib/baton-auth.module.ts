@@ -1,6 +1,6 @@
 import { Global, Logger, Module, RequestMethod } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule, Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { ALGORITHM_ALLOWLIST, BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from './auth.constants';
 import type { BatonAuthOptions } from './baton-auth.options';
@@ -12,14 +12,19 @@ import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { natsConnectionOptions, natsSecurityWarnings } from './nats-connection';
 import { CallScopeMiddleware } from './context/call-context.binding';
+import { runInCallScope } from './context/call-context';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { RolesGuard } from './guards/roles.guard';
 import { AccessTokenVerifier } from './verification/access-token.verifier';
 import { VerifiedTokenCache } from './guards/verified-token-cache';
 import { JwksSource } from './keys/jwks.source';
 import { KeyStore } from './keys/key-store';
 import { NatsJwksSource } from './keys/nats-jwks.source';
 import { RevocationStore } from './revocation/revocation-store';
+
+/** The part of a Fastify instance the call scope needs (libs/auth does not depend on Fastify). */
+interface FastifyHooks {
+  addHook(name: 'onRequest', hook: (req: unknown, reply: unknown, done: () => void) => void): void;
+}
 
 export interface BatonAuthModuleOptions {
   /** This service's name (`orders`, `profile`…). */
@@ -36,8 +41,21 @@ export interface BatonAuthModuleOptions {
 @Global()
 @Module({})
 export class BatonAuthModule implements NestModule {
-  /** Every HTTP request runs in a call scope of its own (NATS messages get theirs from the server). */
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /**
+   * Every HTTP request runs in a call scope of its own (NATS messages get theirs from the server).
+   * On Fastify the scope opens in an `onRequest` hook, where Nest would run its middleware: a
+   * middleware there goes through `@fastify/middie`, which cost each request its own walk of the
+   * URL. Elsewhere (Express) it is Nest middleware for every route.
+   */
   configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'fastify') {
+      const fastify = adapter.getInstance<FastifyHooks>();
+      fastify.addHook('onRequest', (_req, _reply, done) => runInCallScope(done));
+      return;
+    }
     consumer.apply(CallScopeMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 
@@ -88,7 +106,6 @@ export class BatonAuthModule implements NestModule {
         VerifiedTokenCache,
         AuthRuntime,
         { provide: APP_GUARD, useClass: JwtAuthGuard },
-        { provide: APP_GUARD, useClass: RolesGuard },
       ],
       exports: [BATON_AUTH_OPTIONS, BatonClient, KeyStore, RevocationStore],
     };

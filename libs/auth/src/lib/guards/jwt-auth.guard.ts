@@ -1,11 +1,17 @@
-import { HttpException, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  ForbiddenException,
+  HttpException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { NatsContext } from '@nestjs/microservices';
 import { Match } from 'nats';
 import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
-import { IS_PUBLIC_KEY } from '../auth.constants';
+import type { Role } from '@baton/contracts';
+import { IS_PUBLIC_KEY, ROLES_KEY } from '../auth.constants';
 import { bindCallContextOf, callContextOf } from '../context/call-context.binding';
 import { setAuthenticated } from '../context/principal-slot';
 import type { Principal } from '../principal';
@@ -26,15 +32,25 @@ function bearerToken(authorization: string | undefined): string | undefined {
   return authorization.slice(SCHEME.length);
 }
 
+/** What a handler asks of its caller, from its metadata and its class's. */
+interface Policy {
+  /** `@Public()`: no token needed. */
+  isPublic: boolean;
+  /** `@Roles(...)`: the caller needs one of these; none listed means any verified caller. */
+  roles?: readonly Role[];
+}
+
 /**
- * The one guard for HTTP and NATS: secure by default, `@Public()` opts out. Reads the bearer token
- * from the Authorization header or the `authorization` message header, hands it to the verifier,
- * and refuses on any failure with the same 401 (503 while the revocation list is not current).
+ * The one guard for HTTP and NATS: secure by default, `@Public()` opts out, `@Roles(...)` narrows.
+ * Reads the bearer token from the Authorization header or the `authorization` message header,
+ * hands it to the verifier, and refuses on any failure with the same 401 (503 while the revocation
+ * list is not current); a verified caller without one of the handler's roles gets 403. Roles are
+ * checked here rather than by a second global guard: Nest awaits each guard in turn, on every hop.
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-  private readonly publicRoutes = new WeakMap<object, WeakMap<Function, boolean>>();
+  private readonly policies = new WeakMap<object, WeakMap<Function, Policy>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -45,7 +61,8 @@ export class JwtAuthGuard implements CanActivate {
     // Bound first, so that a refused request is logged with its request id too.
     const callContext = callContextOf(ctx);
     bindCallContextOf(callContext);
-    if (this.isPublic(ctx)) {
+    const policy = this.policyOf(ctx);
+    if (policy.isPublic) {
       return true;
     }
     const token = bearerToken(this.authorizationOf(ctx));
@@ -56,6 +73,9 @@ export class JwtAuthGuard implements CanActivate {
       setAuthenticated(ctx, { principal, token });
       callContext.principal = principal;
       callContext.token = token;
+      if (policy.roles && !policy.roles.some((role) => principal.roles.includes(role))) {
+        throw new ForbiddenException('You do not have the role this needs');
+      }
       return true;
     };
     const verified = this.refuseOnFailure(() => this.verifier.verify(token));
@@ -65,21 +85,26 @@ export class JwtAuthGuard implements CanActivate {
     return verified.then(accept, (err: unknown) => this.refuse(err));
   }
 
-  /** `@Public()` on the handler or its class, read once per handler (metadata does not change). */
-  private isPublic(ctx: ExecutionContext): boolean {
+  /** The handler's policy, read once per handler (metadata does not change). */
+  private policyOf(ctx: ExecutionContext): Policy {
     const handler = ctx.getHandler();
     const controller = ctx.getClass();
-    let byHandler = this.publicRoutes.get(controller);
+    let byHandler = this.policies.get(controller);
     if (!byHandler) {
       byHandler = new WeakMap();
-      this.publicRoutes.set(controller, byHandler);
+      this.policies.set(controller, byHandler);
     }
-    let isPublic = byHandler.get(handler);
-    if (isPublic === undefined) {
-      isPublic = !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [handler, controller]);
-      byHandler.set(handler, isPublic);
+    let policy = byHandler.get(handler);
+    if (!policy) {
+      const targets = [handler, controller];
+      const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+      policy = {
+        isPublic: !!this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets),
+        roles: roles?.length ? [...roles] : undefined,
+      };
+      byHandler.set(handler, policy);
     }
-    return isPublic;
+    return policy;
   }
 
   /** The single Authorization header of a request or message; none when absent or repeated. */

@@ -151,9 +151,9 @@ describe('StrictValidationPipe', () => {
     });
   });
 
-  it('leaves custom parameters and primitive types alone', async () => {
+  it('leaves custom parameters (at once, not in a promise) and primitive types alone', async () => {
     const user = { sub: 'u' };
-    await expect(strict.transform(user, { type: 'custom', metatype: Object })).resolves.toBe(user);
+    expect(strict.transform(user, { type: 'custom', metatype: Object })).toBe(user);
     await expect(strict.transform('42', { type: 'param', metatype: String })).resolves.toBe('42');
   });
 });

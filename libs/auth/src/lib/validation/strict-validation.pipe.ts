@@ -82,7 +82,20 @@ export class StrictValidationPipe extends ValidationPipe {
     validationError: { target: false, ...this.validatorOptions.validationError },
   };
 
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+  /**
+   * A custom decorator's value (`@CurrentUser()`) comes back as it is, as from Nest's pipe, but at
+   * once rather than in a promise: the pipe runs on every parameter of every handler, and Nest
+   * awaits whatever a pipe returns. Everything else is validated, asynchronously.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base declares a promise; a pipe may return a value
+  override transform(value: unknown, metadata: ArgumentMetadata): any {
+    if (metadata.type === 'custom' && !this.validateCustomDecorators) {
+      return value;
+    }
+    return this.transformParameter(value, metadata);
+  }
+
+  private async transformParameter(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const found: Scan = { json: true };
     if (metadata.type !== 'custom') {
       scan(value, 0, found);
