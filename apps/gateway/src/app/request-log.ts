@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import type { Principal } from '@baton/auth';
+import type { OutcomeLogger, Principal } from '@baton/auth';
 
 /** What the log line needs of a Fastify request and its reply. */
 export interface AnsweredRequest {
@@ -20,10 +19,11 @@ export interface Answer {
  * verified, the route (its pattern, never the raw URL, which a client may fill with anything) and
  * the outcome. `/health` is logged at debug while it is up: probes ask often.
  */
-export function logRequest(logger: Logger, request: AnsweredRequest, reply: Answer): void {
+export function logRequest(logger: OutcomeLogger, request: AnsweredRequest, reply: Answer): void {
   const route = request.routeOptions.url;
   const level = route === '/health' && reply.statusCode < 500 ? 'debug' : 'info';
-  logger[level](
+  logger.write(
+    level,
     {
       requestId: request.id,
       sub: request.user?.sub,

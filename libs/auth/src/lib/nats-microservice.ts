@@ -11,13 +11,13 @@ import type {
 } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
 import { isErrorBody, queueGroup } from '@baton/contracts';
-import type { Logger as PinoLogger } from 'pino';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
 import { natsConnectionOptions } from './nats-connection';
 import { RpcErrorFilter, toErrorBody } from './errors/rpc-error.filter';
 import { callFailure, runInCallScope } from './context/call-context';
 import { createServiceLogger } from './logging/service-logger';
+import type { OutcomeLogger } from './logging/service-logger';
 import { strictValidationPipe } from './validation/strict-validation.pipe';
 
 /**
@@ -71,7 +71,7 @@ export class BatonNatsServer extends ServerNats {
 
   constructor(
     options: NonNullable<NatsOptions['options']>,
-    private readonly messageLog?: PinoLogger,
+    private readonly messageLog?: OutcomeLogger,
   ) {
     super(options);
   }
@@ -146,9 +146,10 @@ export class BatonNatsServer extends ServerNats {
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     const level = subject.endsWith('.health') ? 'debug' : 'info';
     if (statusCode === undefined) {
-      this.messageLog[level]({ subject, durationMs }, 'message handled');
+      this.messageLog.write(level, { subject, durationMs }, 'message handled');
     } else {
-      this.messageLog[statusCode >= 500 ? 'error' : level](
+      this.messageLog.write(
+        statusCode >= 500 ? 'error' : level,
         { subject, statusCode, durationMs },
         'message failed',
       );

@@ -12,7 +12,7 @@ import { bindCallContext, currentCallContext } from '../context/call-context';
 import { RpcErrorFilter } from '../errors/rpc-error.filter';
 import { BatonNatsServer } from '../nats-microservice';
 import type { Principal } from '../principal';
-import { createPinoLogger } from './service-logger';
+import { createServiceLogger } from './service-logger';
 
 /*
  * The one line BatonNatsServer logs per message, on a real nats-server: subject, outcome, duration,
@@ -81,7 +81,10 @@ describe('message log (BatonNatsServer)', () => {
         done();
       },
     });
-    const logger = createPinoLogger('orders', { level: 'debug', destination });
+    const { outcomeLogger: logger } = createServiceLogger('orders', {
+      level: 'debug',
+      destination,
+    });
     app = await NestFactory.createMicroservice<MicroserviceOptions>(LogProbeModule, {
       strategy: new BatonNatsServer({ servers: [nats.url], queue: 'log-probe' }, logger),
       logger: false,

@@ -148,20 +148,75 @@ describe(createServiceLogger.name, () => {
 });
 
 describe(`${createServiceLogger.name}'s outcome logger`, () => {
-  it('should write the outcome line as the logger does, to the same destination', () => {
-    const { stream, lines } = capture();
-    const { logger, outcomeLogger } = createServiceLogger('orders', { destination: stream });
-    const outcome = { subject: 'baton.orders.get', statusCode: 404, durationMs: 1.5 };
-
-    runInCallContext({ requestId: 'req-3', principal: alice, token: 'tok' }, () => {
-      logger.info(outcome, 'message failed');
-      outcomeLogger.info(outcome, 'message failed');
+  /** The raw lines written to a destination, each with its time taken out. */
+  function rawCapture(): { stream: Writable; lines: string[] } {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          lines.push(line.replace(/"time":"[^"]+"/, '"time":"T"'));
+        }
+        done();
+      },
     });
+    return { stream, lines };
+  }
 
-    expect(lines).toHaveLength(2);
-    const [viaLogger, viaOutcome] = lines.map(({ time: _time, ...rest }) => rest);
-    expect(viaOutcome).toEqual(viaLogger);
-    expect(viaOutcome).toMatchObject({ requestId: 'req-3', sub: 'user-alice', ...outcome });
+  it.each([
+    [
+      'in a call context with a caller',
+      { requestId: 'req-3', principal: alice, token: 'tok' },
+      { subject: 'baton.orders.get', statusCode: 404, durationMs: 1.5 },
+    ],
+    ['in a call context without a caller', { requestId: 'req-4' }, { subject: 'x', durationMs: 0 }],
+    ['outside any call context', undefined, { route: '/orders', statusCode: 200 }],
+    [
+      "with the line's own request id and an undefined sub over the context's",
+      { requestId: 'req-5', principal: alice },
+      { requestId: 'req-own', sub: undefined, method: 'GET', durationMs: 12.3 },
+    ],
+    [
+      'with values JSON must escape, and numbers it cannot hold',
+      { requestId: 'req-"6"\n', principal: { ...alice, sub: 'ü\u2028\\' } },
+      { route: '/a"b\\c\td\u0001', durationMs: Number.NaN, statusCode: Infinity },
+    ],
+  ])(
+    'should write, %s, the very bytes the logger writes for the same line',
+    (_when, context, fields) => {
+      const { stream, lines } = rawCapture();
+      const { logger, outcomeLogger } = createServiceLogger('orders', { destination: stream });
+      const both = () => {
+        logger.info(fields, 'message "failed"');
+        outcomeLogger.write('info', fields, 'message "failed"');
+      };
+
+      if (context) {
+        runInCallContext(context, both);
+      } else {
+        both();
+      }
+
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe(lines[0]);
+      expect(JSON.parse(lines[1] ?? '')).toMatchObject({ level: 'info', service: 'orders' });
+    },
+  );
+
+  it('should write a debug line only when the level lets it, and an error line always', () => {
+    for (const [level, written] of [
+      ['log', ['info', 'error']],
+      ['debug', ['debug', 'info', 'error']],
+      ['error', ['error']],
+    ] as const) {
+      const { stream, lines } = capture();
+      const { outcomeLogger } = createServiceLogger('orders', { level, destination: stream });
+
+      for (const at of ['debug', 'info', 'error'] as const) {
+        outcomeLogger.write(at, { subject: at }, 'm');
+      }
+
+      expect(lines.map((l) => l['level'])).toEqual(written);
+    }
   });
 
   it('should leave redaction to the logger: it is for fields Baton sets', () => {
@@ -169,7 +224,7 @@ describe(`${createServiceLogger.name}'s outcome logger`, () => {
     const { logger, outcomeLogger } = createServiceLogger('orders', { destination: stream });
 
     logger.info({ token: 'not-for-logs' }, 'x');
-    outcomeLogger.info({ route: '/orders' }, 'y');
+    outcomeLogger.write('info', { route: '/orders' }, 'y');
 
     expect(lines[0]?.['token']).toBe('[redacted]');
     expect(lines[1]).toMatchObject({ route: '/orders', msg: 'y' });
