@@ -1,7 +1,8 @@
 // End to end: autocannon against the real gateway and services on a harness-started nats-server,
 // each route at fixed concurrency for a fixed time, four ways in one run: Baton as shipped, Baton
 // with its guards swapped for pass-throughs (the cost of auth), the floor (node:http + nats, in
-// memory, no auth) and the framework floor (the floor's hops on NestJS as it comes); then each route
+// memory, no auth) and the framework floor (the floor's hops on NestJS as it comes), in rounds that
+// take the four in turn, each round's ratios from runs seconds apart; then each route
 // on Baton and no-auth at once, for a cost of auth that the machine's drift does not move; then a
 // steady mixed load to see whether memory stays flat.
 const autocannon = require('autocannon');
@@ -19,7 +20,8 @@ const {
 const { median, writeResults } = require('./bench-utils.cjs');
 const { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed } = require('./system-load.cjs');
 
-const DURATION = Number(process.env.BENCH_DURATION || 10);
+const DURATION = Number(process.env.BENCH_DURATION || 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
 const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 5);
@@ -259,29 +261,65 @@ async function startBare(label, script) {
   }
 }
 
+/** One route's runs on one system, a run per round, as one result (and the runs themselves). */
+function combine(rounds) {
+  const med = (pick) => median(rounds.map(pick));
+  const keys = (pick) => Object.keys(pick(rounds[0]));
+  return {
+    rps: med((r) => r.rps),
+    p50: med((r) => r.p50),
+    p99: med((r) => r.p99),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    cpuUsPerRequest: Object.fromEntries(
+      keys((r) => r.cpuUsPerRequest).map((k) => [k, Math.round(med((r) => r.cpuUsPerRequest[k]))]),
+    ),
+    peakRssMb: Object.fromEntries(
+      keys((r) => r.peakRssMb).map((k) => [k, Math.max(...rounds.map((r) => r.peakRssMb[k]))]),
+    ),
+    rounds,
+  };
+}
+
 async function main() {
-  // Every system is up at once, each on its own nats-server, and each route is run on all four one
-  // after the other: the ratios compare runs seconds apart, not minutes (this machine's speed
-  // drifts by a quarter over minutes).
+  // Every system is up at once, each on its own nats-server, so that a round's four runs are seconds
+  // apart, not minutes (this machine's speed drifts by a quarter over minutes).
   const systems = [];
   try {
     systems.push(await startBaton('baton'));
     systems.push(await startBaton('no-auth', [join(__dirname, 'no-auth.preload.cjs')]));
     systems.push(await startBare('floor', 'floor.cjs'));
     systems.push(await startBare('nest-floor', 'nest-floor.cjs'));
-    const runs = systems.map(() => ({ results: {} }));
+    // Per route, ROUNDS rounds; each round runs the four back to back, starting with a different
+    // one each time. A ratio is taken within each round, and its median reported: a route's four
+    // runs in a round are seconds apart, where a single long run each would let the machine's
+    // drift between them into the ratio.
+    const perRound = systems.map(() => ({}));
     for (const [i, route] of systems[0].routes.entries()) {
-      for (const [j, system] of systems.entries()) {
-        runs[j].results[route.name] = await measure(system, system.routes[i]);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let k = 0; k < systems.length; k++) {
+          const j = (r + k) % systems.length;
+          const system = systems[j];
+          (perRound[j][route.name] ??= []).push(await measure(system, system.routes[i]));
+        }
       }
     }
+    const runs = perRound.map((byRoute) => ({
+      results: Object.fromEntries(
+        Object.entries(byRoute).map(([name, rounds]) => [name, combine(rounds)]),
+      ),
+    }));
     const [shipped, bypass, floor, nestFloor] = runs;
     const together = SIDE_ROUNDS > 0 ? await sideBySide(systems.slice(0, 2)) : undefined;
     const baton = systems[0];
     // /health asks every service over NATS: keep it out of the RSS soak mix
     if (SOAK) shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
     const names = Object.keys(shipped.results);
-    const ratio = (a, b) => (b ? a / b : NaN);
+    /** The median over rounds of a's req/s over b's, and its range. */
+    const ratio = (a, b) => {
+      const values = a.rounds.map((x, r) => x.rps / b.rounds[r].rps);
+      return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+    };
+    const ratioCell = (x) => `${x.median.toFixed(2)} (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
     const withErrors = (r) => `${r.rps.toFixed(0)} (${r.errors})`;
     const rows = names.map((n) => {
       const s = shipped.results[n];
@@ -291,11 +329,11 @@ async function main() {
         `${s.p50} / ${s.p99}`,
         s.errors,
         withErrors(bypass.results[n]),
-        ratio(s.rps, bypass.results[n].rps).toFixed(2),
+        ratioCell(ratio(s, bypass.results[n])),
         withErrors(floor.results[n]),
-        ratio(s.rps, floor.results[n].rps).toFixed(2),
+        ratioCell(ratio(s, floor.results[n])),
         withErrors(nestFloor.results[n]),
-        ratio(nestFloor.results[n].rps, floor.results[n].rps).toFixed(2),
+        ratioCell(ratio(nestFloor.results[n], floor.results[n])),
         Object.values(s.peakRssMb)
           .map((v) => v.toFixed(0))
           .join(' / '),
@@ -334,14 +372,14 @@ async function main() {
     const md = [
       '# End to end',
       '',
-      `autocannon, ${CONNECTIONS} connections, ${DURATION} s per route after a 1 s warm-up; all four systems up at once, each on a harness-started nats-server of its own, each route run on the four back to back; SQLite stores.`,
+      `autocannon, ${CONNECTIONS} connections; all four systems up at once, each on a harness-started nats-server of its own; SQLite stores. Each route is run in ${ROUNDS} rounds, and each round runs it on the four back to back (a 1 s warm-up, then ${DURATION} s), starting with a different one each round. Req/s, latencies and CPU times are medians over the rounds (errors their sum, peak RSS their highest); a ratio is taken within each round, and its median and range over the rounds are given.`,
       '"no-auth" is Baton with its guards swapped for pass-throughs inside the benchmark only; "floor" is the same hops on node:http + nats, in memory, without auth or validation; "framework floor" is the floor on NestJS as it comes (Fastify adapter, Nest NATS microservices), still without auth, validation, logging or a database. The services log to files.',
       '',
       '| route | Baton req/s | p50 / p99 ms | errors | no-auth req/s (errors) | Baton ÷ no-auth | floor req/s (errors) | Baton ÷ floor | framework floor req/s (errors) | framework floor ÷ floor | peak RSS MB gateway / auth / orders / profile |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      'CPU time per request, in µs, by process (user + system, from /proc; autocannon runs in the benchmark process):',
+      'CPU time per request, in µs, by process (user + system, from /proc; autocannon runs in the benchmark process; medians over the rounds):',
       '',
       '| route | run | gateway | auth | orders | profile | nats-server | autocannon | total |',
       '|---|---|--:|--:|--:|--:|--:|--:|--:|',
@@ -374,6 +412,7 @@ async function main() {
       {
         connections: CONNECTIONS,
         durationSeconds: DURATION,
+        rounds: ROUNDS,
         baton: shipped,
         noAuth: bypass,
         floor,

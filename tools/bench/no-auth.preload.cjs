@@ -1,9 +1,9 @@
-// Benchmark only (never a production switch): replaces the Baton guards with pass-throughs that
-// trust the token's claims without verifying anything, to measure what authentication costs.
+// Benchmark only (never a production switch): replaces the Baton guard (token and roles) with a
+// pass-through that trusts the token's claims without verifying anything, to measure what
+// authentication costs.
 const { join } = require('node:path');
 const {
   JwtAuthGuard,
-  RolesGuard,
   IS_PUBLIC_KEY,
   bindCallContextOf,
   callContextOf,
@@ -31,4 +31,3 @@ JwtAuthGuard.prototype.canActivate = function canActivate(ctx) {
   }
   return true;
 };
-RolesGuard.prototype.canActivate = () => true;
