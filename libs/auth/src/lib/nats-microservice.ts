@@ -1,15 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice, Type } from '@nestjs/common';
-import { ServerNats } from '@nestjs/microservices';
+import { NatsContext, ServerNats } from '@nestjs/microservices';
+import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants';
 import { NatsRequestJSONDeserializer } from '@nestjs/microservices/deserializers';
 import type {
   MessageHandler,
   MicroserviceOptions,
-  NatsContext,
   NatsOptions,
+  ReadPacket,
 } from '@nestjs/microservices';
 import type { Msg, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
+import { isObservable } from 'rxjs';
 import { isErrorBody, queueGroup } from '@baton/contracts';
 import { AuthEnv, natsServers } from './config/auth-env';
 import { validateConfig } from './config/validate-config';
@@ -128,7 +130,7 @@ export class BatonNatsServer extends ServerNats {
     };
     this.pending.set(msg, entry);
     try {
-      await super.handleMessage(channel, msg);
+      await this.dispatch(channel, msg);
     } catch (err) {
       entry.finish(toErrorBody(err).statusCode);
       throw err;
@@ -137,6 +139,39 @@ export class BatonNatsServer extends ServerNats {
     if (!entry.answering) {
       entry.finish(callFailure());
     }
+  }
+
+  /**
+   * Nest's `ServerNats.handleMessage`, except that a handler's plain answer (what Baton's handlers
+   * return) is published at once. Nest turns every answer into an RxJS stream, with an operator
+   * chain and a subscription, and publishes it on the next tick: a cost on every message at every
+   * hop. A stream, and the error stream an exception filter returns, still go Nest's way.
+   */
+  private async dispatch(channel: string, msg: Msg): Promise<void> {
+    const ctx = new NatsContext([msg.subject, msg.headers]);
+    const message = (await this.deserializer.deserialize(msg.data, {
+      channel,
+      replyTo: msg.reply,
+    })) as { id?: string; data: unknown };
+    if (message.id === undefined) {
+      return this.handleEvent(channel, message as ReadPacket, ctx) as Promise<void>;
+    }
+    const publish = this.getPublisher(msg, message.id, ctx);
+    const handler = this.getHandlerByPattern(channel);
+    if (!handler) {
+      publish({ id: message.id, status: 'error', err: NO_MESSAGE_HANDLER });
+      return;
+    }
+    const handle = async (): Promise<void> => {
+      const answer: unknown = await handler(message.data, ctx);
+      if (isObservable(answer)) {
+        this.send(answer, (packet) => void publish(packet));
+      } else {
+        publish({ response: answer, isDisposed: true });
+      }
+    };
+    // Nest's default hook runs `handle` and returns its promise; a hook of one's own may not.
+    return this.onProcessingStartHook(this.transportId, ctx, handle);
   }
 
   private logOutcome(subject: string, started: number, statusCode: number | undefined): void {

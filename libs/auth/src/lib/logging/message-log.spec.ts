@@ -5,6 +5,8 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { connect, JSONCodec } from 'nats';
+import { of, throwError } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { NatsConnection } from 'nats';
 import { natsRequest, startNatsServer } from '@baton/testing';
 import type { NatsServerHandle } from '@baton/testing';
@@ -45,6 +47,16 @@ class LogProbeController {
   @MessagePattern('orders.broken')
   broken(): never {
     throw new Error('db gone');
+  }
+
+  @MessagePattern('orders.streamed')
+  streamed(): Observable<{ n: number }> {
+    return of({ n: 1 });
+  }
+
+  @MessagePattern('orders.streamFailed')
+  streamFailed(): Observable<never> {
+    return throwError(() => new NotFoundException('not in the stream'));
   }
 
   @MessagePattern('orders.health')
@@ -168,6 +180,38 @@ describe('message log (BatonNatsServer)', () => {
     ]);
     expect((await linesAbout('orders.broken')).map(outcome)).toEqual([
       { level: 'error', statusCode: 500, msg: 'message failed' },
+    ]);
+  });
+
+  it("should answer a handler's value, and a handler's stream, with one reply of Nest's shape", async () => {
+    const packet = async (subject: string) => {
+      const reply = await nc.request(
+        subject,
+        JSONCodec().encode({ pattern: subject, data: {}, id: `id-${subject}` }),
+        { timeout: 5000 },
+      );
+      return JSONCodec().decode(reply.data);
+    };
+
+    await expect(packet('orders.list')).resolves.toEqual({
+      id: 'id-orders.list',
+      response: [],
+      isDisposed: true,
+    });
+    await expect(packet('orders.streamed')).resolves.toEqual({
+      id: 'id-orders.streamed',
+      response: { n: 1 },
+      isDisposed: true,
+    });
+    await expect(packet('orders.streamFailed')).resolves.toMatchObject({
+      id: 'id-orders.streamFailed',
+      err: { statusCode: 404, message: 'not in the stream' },
+    });
+    expect(await linesAbout('orders.streamed')).toEqual([
+      expect.objectContaining({ msg: 'message handled' }),
+    ]);
+    expect(await linesAbout('orders.streamFailed')).toEqual([
+      expect.objectContaining({ statusCode: 404, msg: 'message failed' }),
     ]);
   });
 
