@@ -8,6 +8,7 @@ import { Headers, isErrorBody } from '@baton/contracts';
 import { BATON_AUTH_OPTIONS, BATON_NATS_CLIENT } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { currentCallContext } from '../context/call-context';
+import type { CallContext } from '../context/call-context';
 import { RemoteException } from '../errors/remote.exception';
 import { ReplyMux } from './reply-mux';
 import { ServiceTokenSource } from './service-token.source';
@@ -49,10 +50,10 @@ export class BatonClient implements OnApplicationShutdown {
 
   /** Request-reply; resolves with the answer or throws the remote error with its status. */
   async send<T>(subject: string, data: unknown, options: SendOptions = {}): Promise<T> {
-    const headers = await this.headersFor(options);
+    const headers = this.callerHeaders(options) ?? (await this.headersFor(options));
     let answer: ReplyPacket;
     try {
-      const reply = await this.repliesOn(await this.connection()).request(
+      const reply = await this.repliesOn(this.nc ?? (await this.connection())).request(
         subject,
         encode({ pattern: subject, data, id: nextId() }),
         headers,
@@ -80,6 +81,12 @@ export class BatonClient implements OnApplicationShutdown {
     return (await this.client.connect()) as NatsConnection;
   }
 
+  /** The connection once it is open, while it is: requests need not wait on the client for it. */
+  private get nc(): NatsConnection | undefined {
+    const nc = this.replies?.nc;
+    return nc && !nc.isClosed() ? nc : undefined;
+  }
+
   private repliesOn(nc: NatsConnection): ReplyMux {
     if (this.replies?.nc !== nc || !this.replies.usable) {
       this.replies = new ReplyMux(nc);
@@ -91,14 +98,31 @@ export class BatonClient implements OnApplicationShutdown {
     await this.client.close();
   }
 
+  /**
+   * The headers of a request made on the caller's behalf, at once; none when the service's own
+   * token is needed (`headersFor`, which may have to fetch it).
+   */
+  private callerHeaders(options: SendOptions): MsgHdrs | undefined {
+    const ctx = currentCallContext();
+    return !options.asService && ctx?.token ? this.headers(ctx, ctx.token, options) : undefined;
+  }
+
   private async headersFor(options: SendOptions): Promise<MsgHdrs> {
     const ctx = currentCallContext();
+    const token = !options.asService && ctx?.token ? ctx.token : await this.serviceTokens?.token();
+    return this.headers(ctx, token, options);
+  }
+
+  private headers(
+    ctx: CallContext | undefined,
+    token: string | undefined,
+    options: SendOptions,
+  ): MsgHdrs {
     const h = natsHeaders();
     h.set(Headers.requestId, ctx?.requestId ?? randomUUID());
     if (ctx?.clientIp) {
       h.set(Headers.clientIp, ctx.clientIp);
     }
-    const token = !options.asService && ctx?.token ? ctx.token : await this.serviceTokens?.token();
     if (token) {
       h.set(Headers.authorization, `Bearer ${token}`);
     }
