@@ -2,12 +2,7 @@
 // pass-through that trusts the token's claims without verifying anything, to measure what
 // authentication costs.
 const { join } = require('node:path');
-const {
-  JwtAuthGuard,
-  IS_PUBLIC_KEY,
-  bindCallContextOf,
-  callContextOf,
-} = require('@baton/auth');
+const { JwtAuthGuard, IS_PUBLIC_KEY, bindCallContextOf, callContextOf } = require('@baton/auth');
 const { setAuthenticated } = require(
   join(__dirname, '../../dist/libs/auth/src/lib/context/principal-slot.js'),
 );
