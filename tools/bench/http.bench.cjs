@@ -20,8 +20,8 @@ const {
 const { median, writeResults } = require('./bench-utils.cjs');
 const { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed } = require('./system-load.cjs');
 
-const DURATION = Number(process.env.BENCH_DURATION || 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const DURATION = Number(process.env.BENCH_DURATION || 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
 const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 5);
