@@ -1,7 +1,8 @@
 import { BadRequestException, HttpException, ValidationPipe } from '@nestjs/common';
-import type { ArgumentMetadata, Type } from '@nestjs/common';
+import type { ArgumentMetadata, Type, ValidationPipeOptions } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import type { ValidatorOptions } from 'class-validator';
+import { rememberValidationRules } from './validation-rules.cache';
 
 /** How deep a payload may nest before it is no longer read as plain data. */
 const MAX_DEPTH = 32;
@@ -74,13 +75,19 @@ function scan(value: unknown, depth: number, into: Scan): void {
  * options and the same error messages as Nest's pipe. That pipe first guards against what JSON
  * cannot hold (sparse arrays, binary values, class instances, a missing or primitive value); its
  * guards cost twice the validation itself on a small DTO, so anything else, and only that, still
- * takes its path.
+ * takes its path. class-validator's lookup of each DTO's rules is remembered
+ * (`rememberValidationRules`).
  */
 export class StrictValidationPipe extends ValidationPipe {
   private readonly jsonValidatorOptions: ValidatorOptions = {
     ...this.validatorOptions,
     validationError: { target: false, ...this.validatorOptions.validationError },
   };
+
+  constructor(options?: ValidationPipeOptions) {
+    super(options);
+    rememberValidationRules();
+  }
 
   /**
    * A custom decorator's value (`@CurrentUser()`) comes back as it is, as from Nest's pipe, but at
