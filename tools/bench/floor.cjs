@@ -45,6 +45,7 @@ async function main() {
         id: randomUUID(),
         userId: user.id,
         items,
+        total: items.reduce((sum, i) => sum + Math.round(i.unitPrice * 100) * i.quantity, 0) / 100,
         status: 'placed',
         shippingAddress: profile.shippingAddress,
         createdAt: new Date().toISOString(),

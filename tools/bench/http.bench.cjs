@@ -18,7 +18,15 @@ const {
   workspaceRoot,
 } = require('@baton/testing');
 const { median, writeResults } = require('./bench-utils.cjs');
-const { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed } = require('./system-load.cjs');
+const {
+  cpuOf,
+  idleRates,
+  loadSideBySide,
+  routesFor,
+  rssOf,
+  seed,
+  SEED_ORDER,
+} = require('./system-load.cjs');
 
 const DURATION = Number(process.env.BENCH_DURATION || 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
@@ -242,7 +250,11 @@ async function startBare(label, script) {
     await start('gateway');
     const baseUrl = `http://127.0.0.1:${port}`;
     const order = await (
-      await fetch(`${baseUrl}/orders`, { method: 'POST', body: JSON.stringify({ items: [] }) })
+      await fetch(`${baseUrl}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(SEED_ORDER),
+      })
     ).json();
     const pids = Object.fromEntries(
       ['gateway', 'auth', 'orders', 'profile'].map((r) => [r, children[r].pid]),

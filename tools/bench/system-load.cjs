@@ -25,17 +25,16 @@ const cpuOf = (pid) => {
 };
 const CLOCK_TICKS = 100;
 
+/** The order every system is seeded with, so that each answers GET /orders(/:id) with the same body. */
+const SEED_ORDER = { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] };
+
 async function seed(baseUrl) {
   const http = new HttpClient(baseUrl);
   const user = { email: 'bench@example.test', password: 'bench-password-1' };
   await http.post('/auth/register', user);
   const { accessToken } = (await http.post('/auth/login', user)).body;
   await http.patch('/profile/me', { shippingAddress: '1 Bench Road' }, accessToken);
-  const order = await http.post(
-    '/orders',
-    { items: [{ sku: 'B-1', quantity: 1, unitPrice: 1 }] },
-    accessToken,
-  );
+  const order = await http.post('/orders', SEED_ORDER, accessToken);
   return { token: accessToken, orderId: order.body.id };
 }
 
@@ -127,4 +126,4 @@ async function loadSideBySide(loads, { connections, duration }) {
   }
 }
 
-module.exports = { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed };
+module.exports = { cpuOf, idleRates, loadSideBySide, routesFor, rssOf, seed, SEED_ORDER };
