@@ -28,12 +28,8 @@ export function rememberValidationRules(storage: MetadataStorage = getMetadataSt
   const lookup: RulesLookup = storage.getTargetValidationMetadatas.bind(storage);
   // by class, then by the two flags (always, strictGroups) as 0..3
   let remembered = new WeakMap<object, Rules[]>();
-  let any = false;
   const forget = (): void => {
-    if (any) {
-      remembered = new WeakMap();
-      any = false;
-    }
+    remembered = new WeakMap();
   };
 
   storage.getTargetValidationMetadatas = (target, schema, always, strictGroups, groups) => {
@@ -52,7 +48,6 @@ export function rememberValidationRules(storage: MetadataStorage = getMetadataSt
       remembered.set(target, byFlags);
     }
     byFlags[slot] = rules;
-    any = true;
     return rules;
   };
 
