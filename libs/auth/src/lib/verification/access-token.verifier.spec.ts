@@ -97,6 +97,25 @@ describe(AccessTokenVerifier.name, () => {
     expect(sut.rememberedHeaders).toBe(1);
   });
 
+  it('should read each token whole and afresh, whatever the token before it was', async () => {
+    const { sut } = await verifierWith(0);
+    const long = factory.sign({
+      claims: factory.claims({ sub: `user-${'x'.repeat(600)}`, roles: ['user', 'admin'] }),
+    });
+    const short = factory.sign({ claims: factory.claims({ sub: 'u' }) });
+
+    expect(await sut.verify(long)).toMatchObject({ sub: `user-${'x'.repeat(600)}` });
+    // a shorter payload after a longer one: nothing of the longer one is read back
+    expect(await sut.verify(short)).toEqual(expect.objectContaining({ sub: 'u', roles: ['user'] }));
+    // a valid token's signature cut short, or its signing input cut short, right after it verified
+    expect(await sut.verify(long)).toBeDefined();
+    expect(await refusal(sut, long.slice(0, -4))).toMatchObject({ message: 'invalid signature' });
+    const [h, p, s] = long.split('.');
+    expect(await refusal(sut, `${h}.${p.slice(0, -8)}.${s}`)).toMatchObject({
+      message: 'invalid signature',
+    });
+  });
+
   it('should keep the remembered headers bounded', async () => {
     const { sut } = await verifierWith(0);
 
