@@ -38,6 +38,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
+# The services' heap limit, as tools/scripts/node-options.cjs gives it to `npm start` (keep the two
+# alike; docs/operations.md says why). A NODE_OPTIONS of the container's own replaces it.
+ENV NODE_OPTIONS=--max-old-space-size=512
 WORKDIR /app
 # Code stays root-owned (the service cannot rewrite itself); only .data/, used by the SQLite
 # fallback when DATABASE_URL is unset, belongs to the unprivileged user.

@@ -13,6 +13,7 @@ const { join } = require('node:path');
 const {
   createTestDatabase,
   freePort,
+  serviceNodeOptions,
   startNatsServer,
   startSystem,
   workspaceRoot,
@@ -239,7 +240,13 @@ async function startBare(label, script) {
   const start = (role) =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(__dirname, script), role], {
-        env: { ...process.env, NATS_URL: nats.url, PORT: String(port) },
+        // the services' own Node.js options (their heap limit), so that the floors run alike
+        env: {
+          ...process.env,
+          NATS_URL: nats.url,
+          PORT: String(port),
+          NODE_OPTIONS: serviceNodeOptions(root),
+        },
       });
       children[role] = child;
       child.stdout.on('data', (d) => d.toString().includes('listening') && resolve());

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import nodeOptions from './node-options.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
@@ -129,6 +130,7 @@ async function main() {
   const env = {
     ...process.env,
     NATS_URL: natsUrl,
+    NODE_OPTIONS: nodeOptions.serviceNodeOptions(process.env.NODE_OPTIONS),
     SERVICE_CREDENTIALS:
       process.env.SERVICE_CREDENTIALS || `orders:${secrets.orders},profile:${secrets.profile}`,
   };

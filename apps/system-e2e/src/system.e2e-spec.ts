@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { NatsConnection } from 'nats';
-import { bootSystem, natsRequest, TokenFactory } from '@baton/testing';
+import { bootSystem, natsRequest, SERVICES, TokenFactory } from '@baton/testing';
 import type { BootedSystem, HttpClient, RunningSystem } from '@baton/testing';
 
 /**
@@ -37,6 +38,12 @@ describe('Baton end to end', () => {
 
   afterAll(async () => {
     await booted?.stop();
+  });
+
+  it.each(SERVICES)("should run %s with the services' heap limit in NODE_OPTIONS", (service) => {
+    const environ = readFileSync(`/proc/${system.pid(service)}/environ`, 'utf8').split('\0');
+
+    expect(environ).toContain('NODE_OPTIONS=--max-old-space-size=512');
   });
 
   describe('registration and login', () => {

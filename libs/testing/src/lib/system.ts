@@ -18,6 +18,20 @@ export function generatedServices(root = workspaceRoot()): string[] {
     : [];
 }
 
+/**
+ * The NODE_OPTIONS the services of the checkout at `root` run with (tools/scripts/node-options.cjs,
+ * as `npm start` passes them); none for a checkout without that file.
+ */
+export function serviceNodeOptions(root = workspaceRoot()): string | undefined {
+  const file = join(root, 'tools', 'scripts', 'node-options.cjs');
+  if (!existsSync(file)) {
+    return undefined;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const options = require(file) as { serviceNodeOptions(own?: string): string };
+  return options.serviceNodeOptions();
+}
+
 /** The repository root (the folder that holds nx.json). */
 export function workspaceRoot(from = __dirname): string {
   let dir = from;
@@ -103,6 +117,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     NODE_ENV: 'test',
     NO_COLOR: '1',
     NATS_URL: options.natsUrl,
+    NODE_OPTIONS: serviceNodeOptions(root),
     GATEWAY_PORT: String(port),
     BATON_ADMIN_EMAIL: admin.email,
     BATON_ADMIN_PASSWORD: admin.password,
