@@ -5,16 +5,7 @@ require('reflect-metadata');
 const { Reflector } = require('@nestjs/core');
 const crypto = require('node:crypto');
 const jwt = require('jsonwebtoken');
-const {
-  AccessTokenVerifier,
-  ALGORITHM_ALLOWLIST,
-  JWS_ALGORITHMS,
-  JwtAuthGuard,
-  KeyStore,
-  RevocationStore,
-  runInCallScope,
-  VerifiedTokenCache,
-} = require('@baton/auth');
+const { ALGORITHM_ALLOWLIST, JWS_ALGORITHMS, runInCallScope } = require('@baton/auth');
 const { TokenFactory, workspaceRoot } = require('@baton/testing');
 const { median, nsPerOp, writeResults } = require('./bench-utils.cjs');
 
@@ -48,11 +39,11 @@ async function asyncNsPerOp(fn, ops) {
  * Each round starts the turn at the next operation: in a fixed order, the batch after
  * jsonwebtoken's (which leaves the most garbage) paid for more of its collections.
  */
-async function coldRounds(fns) {
+async function coldRounds(fns, rounds = COLD_ROUNDS) {
   const names = Object.keys(fns);
   for (const name of names) await batchNs(fns[name], 100); // warm-up
   const samples = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < COLD_ROUNDS; r++) {
+  for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(r + i) % names.length];
       samples[name].push(await batchNs(fns[name], COLD_OPS));
@@ -64,6 +55,7 @@ async function coldRounds(fns) {
       {
         ns: median(samples[n]),
         overRaw: median(samples[n].map((ns, r) => ns / samples.raw[r])),
+        samples: samples[n],
       },
     ]),
   );
@@ -96,7 +88,9 @@ function minimalJwtVerify(token, key, digest) {
   return claims;
 }
 
-function guardFor(jwks, cacheSize) {
+/** A guard and verifier as a service holds them; `lib` is a build of @baton/auth (this one's). */
+function guardFor(jwks, cacheSize, lib = require('@baton/auth')) {
+  const { AccessTokenVerifier, JwtAuthGuard, KeyStore, RevocationStore, VerifiedTokenCache } = lib;
   const options = {
     issuer: 'baton-auth',
     audience: 'baton',
@@ -206,7 +200,7 @@ async function main() {
   console.log(md);
 }
 
-module.exports = { main };
+module.exports = { coldRounds, guardFor, main, setup };
 if (require.main === module) {
   main().catch((err) => {
     console.error(err);
