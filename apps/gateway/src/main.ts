@@ -15,6 +15,7 @@ import {
 } from '@baton/auth';
 import { Headers } from '@baton/contracts';
 import { CSRF_HEADER } from './app/browser-session';
+import { lingeringClientError } from './app/client-error';
 import { GatewayEnv, parseOrigins, tlsFiles } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
@@ -43,6 +44,7 @@ async function bootstrap(): Promise<void> {
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
     bodyLimit: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
+    clientErrorHandler: lingeringClientError,
     // The client's X-Request-Id when it is sane, otherwise a fresh one.
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers[Headers.requestId]),
   });
