@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
 import { bootSystem, leaksInLogs, natsRequest, queryServiceDb, SERVICES } from '@baton/testing';
 import type {
   BootedSystem,
@@ -547,6 +548,43 @@ describe('Hostile input', () => {
       }
       const atLimit = await postRaw('POST', '/auth/login', padded(BODY_LIMIT));
       expect(atLimit.status).toBe(400); // read and validated: the password is too long
+    });
+
+    it('should let a client still sending a body over the limit finish it after the 413, then close', async () => {
+      const { hostname, port } = new URL(system.gatewayUrl);
+      const socket = tcpConnect({ host: hostname, port: Number(port), allowHalfOpen: true });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const errors: Error[] = [];
+      socket.on('error', (err) => errors.push(err));
+      const answered = new Promise<string>((resolve) => {
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
+      });
+      const write = (data: string | Buffer) =>
+        new Promise<void>((resolve, reject) =>
+          socket.write(data, (err) => (err ? reject(err) : resolve())),
+        );
+      const length = 1024 * 1024;
+      const chunk = Buffer.alloc(16 * 1024, 'p');
+      await write(
+        `POST /auth/login HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${length}\r\n\r\n`,
+      );
+      await write(chunk);
+
+      // the answer, then the gateway's FIN; the client is still writing its megabyte
+      const answer = await answered;
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        statusCode: 413,
+      });
+      for (let sent = chunk.length; sent < length; sent += chunk.length) {
+        await write(chunk);
+      }
+      socket.end();
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(errors).toEqual([]); // no reset: the gateway read the rest and let it go
     });
   });
 
