@@ -15,7 +15,7 @@ import {
 } from '@baton/auth';
 import { Headers } from '@baton/contracts';
 import { CSRF_HEADER } from './app/browser-session';
-import { lingerIfBodyUnread, lingeringClientError } from './app/client-error';
+import { lingerIfBodyUnreadOnSend, lingeringClientError } from './app/client-error';
 import { GatewayEnv, parseOrigins, tlsFiles } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
@@ -62,10 +62,7 @@ async function bootstrap(): Promise<void> {
     done(ambiguous ? new UnauthorizedException('Invalid or missing access token') : undefined);
   });
   // An answer that closes the connection before the body has all arrived closes it gently.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    lingerIfBodyUnread(request.raw, reply.getHeader('connection'));
-    done(null, payload);
-  });
+  fastify.addHook('onSend', lingerIfBodyUnreadOnSend);
   fastify.addHook('onResponse', (request, reply, done) => {
     logRequest(outcomeLogger, request, reply);
     done();

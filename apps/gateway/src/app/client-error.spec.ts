@@ -2,7 +2,13 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { LINGER_BYTES, LINGER_MS, lingerIfBodyUnread, lingeringClientError } from './client-error';
+import {
+  LINGER_BYTES,
+  LINGER_MS,
+  lingerIfBodyUnread,
+  lingerIfBodyUnreadOnSend,
+  lingeringClientError,
+} from './client-error';
 
 /**
  * A connected pair of real sockets on loopback: the server's side and the client's. The client
@@ -19,6 +25,12 @@ async function socketPair(): Promise<{ server: Server; accepted: Socket; client:
   });
   return { server, accepted: await accepted, client };
 }
+
+/** Writes, and resolves once the data is handed to the kernel; rejects when the connection is gone. */
+const write = (client: Socket, data: string | Buffer) =>
+  new Promise<void>((resolve, reject) =>
+    client.write(data, (err) => (err ? reject(err) : resolve())),
+  );
 
 const parserError = (code: string) => Object.assign(new Error(code), { code });
 
@@ -102,9 +114,7 @@ describe(lingeringClientError.name, () => {
     let written = 0;
     // the client goes on writing its oversized request; the gateway's side discards it
     while (written <= LINGER_BYTES && !pair.accepted.destroyed) {
-      await new Promise<void>((resolve, reject) =>
-        pair.client.write(chunk, (err) => (err ? reject(err) : resolve())),
-      );
+      await write(pair.client, chunk);
       written += chunk.length;
     }
     await cut;
@@ -130,18 +140,13 @@ describe(lingerIfBodyUnread.name, () => {
   let app: FastifyInstance;
   let accepted: Promise<Socket>;
 
-  /** A Fastify server with the gateway's body limit hook, and a raw client connected to it. */
+  /** A raw client connected to the Fastify server, which has the gateway's onSend hook. */
   async function connectClient(): Promise<Socket> {
     const address = app.server.address() as AddressInfo;
     const client = connect({ port: address.port, host: '127.0.0.1', allowHalfOpen: true });
     await new Promise((resolve) => client.once('connect', resolve));
     return client;
   }
-
-  const write = (client: Socket, data: string | Buffer) =>
-    new Promise<void>((resolve, reject) =>
-      client.write(data, (err) => (err ? reject(err) : resolve())),
-    );
 
   /** Resolves with the answer once the server has ended its side (a FIN), rejects on a reset. */
   const answerThenFin = (client: Socket) =>
@@ -165,10 +170,7 @@ describe(lingerIfBodyUnread.name, () => {
   beforeEach(async () => {
     app = Fastify({ bodyLimit: BODY_LIMIT });
     app.post('/orders', (_request, reply) => reply.send({ created: true }));
-    app.addHook('onSend', (request, reply, payload, done) => {
-      lingerIfBodyUnread(request.raw, reply.getHeader('connection'));
-      done(null, payload);
-    });
+    app.addHook('onSend', lingerIfBodyUnreadOnSend);
     accepted = new Promise((resolve) => app.server.once('connection', resolve));
     await app.listen({ port: 0, host: '127.0.0.1' });
   });

@@ -69,6 +69,17 @@ export function lingerIfBodyUnread(request: IncomingMessage, connection: unknown
   discardThenCut(socket, request);
 }
 
+/** lingerIfBodyUnread as the gateway's Fastify onSend hook. */
+export function lingerIfBodyUnreadOnSend<P>(
+  request: { raw: IncomingMessage },
+  reply: { getHeader(name: string): unknown },
+  payload: P,
+  done: (err: null, payload: P) => void,
+): void {
+  lingerIfBodyUnread(request.raw, reply.getHeader('connection'));
+  done(null, payload);
+}
+
 /**
  * Reads what the client still sends on `incoming` and drops it, then cuts the connection at
  * LINGER_MS or past LINGER_BYTES, whichever is first, as nginx's lingering close does.
