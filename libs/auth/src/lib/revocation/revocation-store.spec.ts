@@ -225,6 +225,80 @@ describe(RevocationStore.name, () => {
     });
   });
 
+  // The schedule of attempts alone: each attempt is replaced by a stub that fails as told.
+  describe('replacing a watch that failed', () => {
+    type Internals = {
+      startWatch(apiTimeoutMs: number): Promise<void>;
+      restartWatch(): Promise<void>;
+    };
+    let sut: RevocationStore;
+    let internals: Internals;
+    let warned: jest.SpyInstance;
+    /** When each attempt started, in ms after the restart began (fake time). */
+    let startedAt: number[];
+
+    /** Makes attempts fail, each after `failAfterMs[i]`, until they run out; the next one succeeds. */
+    const attempts = (failAfterMs: number[]) => {
+      const began = Date.now();
+      startedAt = [];
+      return jest.spyOn(internals, 'startWatch').mockImplementation(() => {
+        const failAfter = failAfterMs[startedAt.length];
+        startedAt.push(Date.now() - began);
+        if (failAfter === undefined) {
+          return Promise.resolve();
+        }
+        return new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('TIMEOUT')), failAfter),
+        );
+      });
+    };
+
+    beforeEach(() => {
+      jest.useFakeTimers();
+      warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      sut = new RevocationStore(options);
+      internals = sut as unknown as Internals;
+    });
+
+    afterEach(() => {
+      sut.onApplicationShutdown();
+      warned.mockRestore();
+      jest.useRealTimers();
+    });
+
+    it('should try again at once after an attempt that timed out', async () => {
+      const startWatch = attempts([1000, 1000, 1000]);
+
+      const restarted = internals.restartWatch();
+      await jest.advanceTimersByTimeAsync(3000);
+
+      // each attempt waited out its timeout; none then paused on top of it
+      expect(startedAt).toEqual([0, 1000, 2000, 3000]);
+      await restarted;
+      expect(startWatch).toHaveBeenCalledTimes(4);
+    });
+
+    it('should pause between attempts refused at once, doubling the pause up to a second', async () => {
+      attempts([0, 0, 0, 0, 0]);
+
+      const restarted = internals.restartWatch();
+      await jest.advanceTimersByTimeAsync(3750);
+
+      expect(startedAt).toEqual([0, 250, 750, 1750, 2750, 3750]);
+      await restarted;
+    });
+
+    it('should give an attempt a shorter API timeout than the start does', async () => {
+      const startWatch = attempts([]);
+
+      await internals.restartWatch();
+
+      const [timeoutMs] = startWatch.mock.calls[0];
+      expect(timeoutMs).toBeGreaterThan(0);
+      expect(timeoutMs).toBeLessThan(2000);
+    });
+  });
+
   // A fresh server (no bucket yet), so that the store is the one that creates it.
   describe('creating the bucket', () => {
     it('should give its stream one replica by default', async () => {

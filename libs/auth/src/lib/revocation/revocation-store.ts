@@ -17,10 +17,19 @@ export type RevocationKind = 'jti' | 'sid';
 
 /** How long past a token's lifetime a revocation is kept, for clock skew. */
 const MARGIN_SECONDS = 60;
-/** Timeout of the JetStream API calls behind the bucket. */
+/** Timeout of the JetStream API calls behind the bucket: writing a revocation, opening it at start. */
 const JS_API_TIMEOUT_MS = 2000;
+/**
+ * Timeout of the API calls of an attempt to replace the watch. While JetStream elects a leader it
+ * answers none, and the attempt under way when the leader is back still waits out its timeout, so
+ * the copy stays stale for up to this long after the bucket is available again. A healthy cluster
+ * answers in milliseconds.
+ */
+const RESTART_API_TIMEOUT_MS = 1000;
 /** A watch that reads nothing for this long before it has caught up is replaced. */
 const WATCH_STALL_MS = 2000;
+/** The pause between the first two attempts to replace the watch; it doubles up to the next. */
+const FIRST_RESTART_DELAY_MS = 250;
 /** The longest pause between two attempts to replace the watch. */
 const MAX_RESTART_DELAY_MS = 1000;
 
@@ -50,7 +59,7 @@ export class RevocationStore implements OnApplicationShutdown {
   /** Opens the bucket and resolves once every existing revocation has been read. */
   async start(nc: NatsConnection): Promise<void> {
     this.nc = nc;
-    await this.startWatch();
+    await this.startWatch(JS_API_TIMEOUT_MS);
     void this.followStatus(nc);
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
@@ -102,17 +111,24 @@ export class RevocationStore implements OnApplicationShutdown {
 
   private lastSeq = 0;
 
-  /** Opens (or re-creates) the bucket and reads it whole; resolves once the copy is complete. */
-  private async startWatch(): Promise<void> {
+  /**
+   * Opens (or re-creates) the bucket and reads it whole, its API calls timing out after
+   * `apiTimeoutMs`; resolves once the copy is complete.
+   */
+  private async startWatch(apiTimeoutMs: number): Promise<void> {
     if (!this.nc) {
       return;
     }
-    // A short API timeout: while JetStream elects leaders, retry soon rather than wait 5 s.
-    this.kv = await this.nc.jetstream({ timeout: JS_API_TIMEOUT_MS }).views.kv(REVOCATION_BUCKET, {
+    const kv = await this.nc.jetstream({ timeout: apiTimeoutMs }).views.kv(REVOCATION_BUCKET, {
       history: 1,
       ttl: (this.options.accessTokenTtl + MARGIN_SECONDS) * 1000,
       replicas: this.options.revocationReplicas ?? 1,
     });
+    // Revocations are written with the full timeout, whatever this attempt's: the same bucket,
+    // bound without another API call.
+    this.kv = await this.nc
+      .jetstream({ timeout: JS_API_TIMEOUT_MS, checkAPI: false })
+      .views.kv(REVOCATION_BUCKET, { bindOnly: true });
     let initialized!: () => void;
     let failed!: (err: unknown) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -130,7 +146,7 @@ export class RevocationStore implements OnApplicationShutdown {
         WATCH_STALL_MS,
       );
     };
-    const watch = await this.kv.watch({ initializedFn: () => initialized() });
+    const watch = await kv.watch({ initializedFn: () => initialized() });
     this.watch = watch;
     progressed();
     const caughtUp = () => {
@@ -176,20 +192,27 @@ export class RevocationStore implements OnApplicationShutdown {
     }
     this.restarting = true;
     this.current = false;
-    let delay = 250;
+    let delay = FIRST_RESTART_DELAY_MS;
     try {
       while (!this.stopped) {
         const old = this.watch;
         this.watch = undefined;
         old?.stop();
+        const began = Date.now();
         try {
-          await this.startWatch();
+          await this.startWatch(RESTART_API_TIMEOUT_MS);
           return;
         } catch (err) {
           this.logger.warn(
             `revocation watch restart failed, retrying: ${err instanceof Error ? err.message : String(err)}`,
           );
-          await new Promise((r) => setTimeout(r, delay));
+          // Attempts start `delay` apart. One that timed out has waited that long already, and
+          // goes again at once: while JetStream elects a leader every attempt times out, and a
+          // pause after each would keep the copy stale for up to that long after the election.
+          const pause = delay - (Date.now() - began);
+          if (pause > 0) {
+            await new Promise((r) => setTimeout(r, pause));
+          }
           delay = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
         }
       }
