@@ -10,6 +10,7 @@ import {
   NATS_PERMISSIONS,
   queueGroup,
   REVOCATION_BUCKET,
+  REVOCATION_SUBJECTS,
   Subjects,
 } from '@baton/contracts';
 import { generatedServices, startSecureNatsServer, workspaceRoot } from '@baton/testing';
@@ -248,7 +249,13 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
       const watchers = await Promise.all(
         ['profile', 'orders', 'gateway'].map(async (service) => {
           const conn = await as(service);
-          return { conn, watch: await watchRevocations(await openRevocations(conn)) };
+          // RevocationStore also hears each revocation as auth publishes it
+          const published: string[] = [];
+          conn.nc.subscribe(REVOCATION_SUBJECTS, {
+            callback: (err, msg) => published.push(err ? String(err) : msg.subject),
+          });
+          await conn.nc.flush();
+          return { conn, published, watch: await watchRevocations(await openRevocations(conn)) };
         }),
       );
       for (const { watch } of watchers) {
@@ -257,8 +264,10 @@ describe('NATS transport security: TLS, a user per service, per-service permissi
 
       await (await openRevocations(auth)).put('jti.revoked-by-auth', '{"until":1}');
 
-      for (const { conn, watch } of watchers) {
+      for (const { conn, published, watch } of watchers) {
         await waitFor(() => watch.keys.has('jti.revoked-by-auth'));
+        await waitFor(() => published.length > 0);
+        expect(published).toEqual([`$KV.${REVOCATION_BUCKET}.jti.revoked-by-auth`]);
         watch.stop();
         expect(conn.statuses.filter((s) => s.type === NatsEvents.Error)).toEqual([]);
       }

@@ -1,4 +1,4 @@
-import { Events, queueGroup, REVOCATION_BUCKET, Subjects } from './subjects';
+import { Events, queueGroup, REVOCATION_BUCKET, REVOCATION_SUBJECTS, Subjects } from './subjects';
 
 /**
  * What one service's NATS user may do: the one place that says it. `npm run nats:config` turns it
@@ -44,7 +44,7 @@ export const REVOCATION_WATCH_PERMISSIONS: readonly string[] = [
 export const REVOCATION_OWNER_PERMISSIONS: readonly string[] = [
   `$JS.API.STREAM.CREATE.${REVOCATION_STREAM}`,
   `$JS.API.STREAM.UPDATE.${REVOCATION_STREAM}`,
-  `$KV.${REVOCATION_BUCKET}.>`,
+  REVOCATION_SUBJECTS,
 ];
 
 /** Every subject in a (nested) subject map such as `Subjects.auth`. */
@@ -59,14 +59,15 @@ const answering = (service: string, subjects: readonly string[]): string[] =>
   subjects.map((subject) => `${subject} ${queueGroup(service)}`);
 
 /**
- * What every process that uses `@baton/auth` needs: the revocation watch, the key-rotation event
- * (every instance, so no queue group), replies in its own inbox. `health` is the service's own health
- * subject, which its container healthcheck asks with the service's credentials.
+ * What every process that uses `@baton/auth` needs: the revocation watch, and the revocations as
+ * they are published; the key-rotation event (every instance, so no queue group), replies in its
+ * own inbox. `health` is the service's own health subject, which its container healthcheck asks
+ * with the service's credentials.
  */
 function baseline(service: string, health?: string): NatsPermissions {
   return {
     publish: [...REVOCATION_WATCH_PERMISSIONS, ...(health ? [health] : [])],
-    subscribe: [Events.keysRotated, `${natsInboxPrefix(service)}.>`],
+    subscribe: [REVOCATION_SUBJECTS, Events.keysRotated, `${natsInboxPrefix(service)}.>`],
   };
 }
 

@@ -38,6 +38,8 @@ export const Events = {
 
 /** The JetStream key-value bucket that holds revocations; every service watches it. */
 export const REVOCATION_BUCKET = 'baton_revocations';
+/** The subjects the bucket's entries are published on (`$KV.<bucket>.<key>`). */
+export const REVOCATION_SUBJECTS = `$KV.${REVOCATION_BUCKET}.>`;
 
 /** Queue group names: replicas of one service share its subjects. */
 export const queueGroup = (service: string): string => `baton.${service}`;

@@ -225,6 +225,51 @@ describe(RevocationStore.name, () => {
     });
   });
 
+  // The watch's consumer lives on one JetStream node; losing it (its node dies) leaves the watch
+  // quiet until nats.js misses two 5 s heartbeats. Deleting the consumer does the same here.
+  describe('while its watch has lost its consumer', () => {
+    let nc: NatsConnection;
+    let sut: RevocationStore;
+
+    beforeAll(async () => {
+      nc = await connect({ servers: nats.url });
+      sut = new RevocationStore(options);
+      await sut.start(nc);
+      await sut.revoke('sid', 'revoked-before-the-consumer-was-lost', later());
+      const jsm = await nc.jetstreamManager();
+      const stream = `KV_${REVOCATION_BUCKET}`;
+      for await (const consumer of jsm.consumers.list(stream)) {
+        await jsm.consumers.delete(stream, consumer.name);
+      }
+    });
+
+    afterAll(async () => {
+      sut.onApplicationShutdown();
+      await nc.close();
+    });
+
+    it('should still learn a revocation another service writes', async () => {
+      await bucket.put('sid.revoked-while-the-watch-is-quiet', JSON.stringify({ until: later() }));
+
+      // well within the 10 s the watch takes to notice
+      await eventually(
+        () => sut.isRevoked('any', 'revoked-while-the-watch-is-quiet'),
+        'the revocation reached the store',
+        2000,
+      );
+      expect(sut.isCurrent).toBe(true);
+    });
+
+    it('should not forget a revocation on a delete it has only heard published', async () => {
+      await bucket.delete('sid.revoked-before-the-consumer-was-lost');
+      await auth.flush();
+      await new Promise((r) => setTimeout(r, 200));
+
+      // a delete counts once the watch has it from the bucket
+      expect(sut.isRevoked('any', 'revoked-before-the-consumer-was-lost')).toBe(true);
+    });
+  });
+
   // The schedule of attempts alone: each attempt is replaced by a stub that fails as told.
   describe('replacing a watch that failed', () => {
     type Internals = {

@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Events as NatsEvents } from 'nats';
-import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
-import { REVOCATION_BUCKET } from '@baton/contracts';
+import type { KV, KvEntry, Msg, NatsConnection, QueuedIterator, Subscription } from 'nats';
+import { REVOCATION_BUCKET, REVOCATION_SUBJECTS } from '@baton/contracts';
 import { BATON_AUTH_OPTIONS } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import type { Principal } from '../principal';
@@ -28,6 +28,10 @@ const JS_API_TIMEOUT_MS = 2000;
 const RESTART_API_TIMEOUT_MS = 1000;
 /** A watch that reads nothing for this long before it has caught up is replaced. */
 const WATCH_STALL_MS = 2000;
+/** What precedes the key in the subject an entry is published on. */
+const PUBLISHED_PREFIX = REVOCATION_SUBJECTS.slice(0, -1);
+/** The header nats.js marks a delete or a purge with; a put has none. */
+const KV_OPERATION_HEADER = 'KV-Operation';
 /** The pause between the first two attempts to replace the watch; it doubles up to the next. */
 const FIRST_RESTART_DELAY_MS = 250;
 /** The longest pause between two attempts to replace the watch. */
@@ -38,6 +42,12 @@ const MAX_RESTART_DELAY_MS = 1000;
  * entries expire with the longest access-token lifetime. Every service watches the bucket and keeps
  * an in-memory copy, so the check on the request path is a map lookup. After a disconnect the copy
  * counts as stale, and tokens are refused with 503, until the watch has caught up again.
+ *
+ * It also takes each revocation as it is published, on a plain subscription to the bucket's
+ * subjects. The watch's consumer lives on one JetStream node, which need not be the one this
+ * connection is on: when that node dies, the watch goes quiet, with nothing to tell, until nats.js
+ * has missed two of its 5 s heartbeats and made a new consumer, while the rest of the cluster goes
+ * on taking revocations. The subscription lives on this connection, so it hears them meanwhile.
  */
 @Injectable()
 export class RevocationStore implements OnApplicationShutdown {
@@ -50,6 +60,7 @@ export class RevocationStore implements OnApplicationShutdown {
   private nc?: NatsConnection;
   private kv?: KV;
   private watch?: QueuedIterator<KvEntry>;
+  private published?: Subscription;
   private current = false;
   private stopped = false;
   private sweeper?: NodeJS.Timeout;
@@ -59,6 +70,13 @@ export class RevocationStore implements OnApplicationShutdown {
   /** Opens the bucket and resolves once every existing revocation has been read. */
   async start(nc: NatsConnection): Promise<void> {
     this.nc = nc;
+    this.published = nc.subscribe(REVOCATION_SUBJECTS, {
+      callback: (err, msg) => {
+        if (!err) {
+          this.applyPublished(msg);
+        }
+      },
+    });
     await this.startWatch(JS_API_TIMEOUT_MS);
     void this.followStatus(nc);
     this.sweeper = setInterval(() => this.sweep(), 60_000);
@@ -225,21 +243,35 @@ export class RevocationStore implements OnApplicationShutdown {
 
   private apply(entry: KvEntry): void {
     this.lastSeq = Math.max(this.lastSeq, entry.revision);
-    const dot = entry.key.indexOf('.');
-    const kind = entry.key.slice(0, dot);
-    if (kind !== 'jti' && kind !== 'sid') {
+    const key = parseKey(entry.key);
+    if (!key) {
       return;
     }
-    const id = entry.key.slice(dot + 1);
     if (entry.operation !== 'PUT') {
-      this.revoked[kind].delete(id);
+      this.revoked[key.kind].delete(key.id);
       return;
     }
+    this.record(key.kind, key.id, () => entry.json());
+  }
+
+  /**
+   * A revocation as it was published to the bucket's subject. Only additions are taken this way: a
+   * delete only ever comes through the watch, which has it from the bucket itself.
+   */
+  private applyPublished(msg: Msg): void {
+    const key = parseKey(msg.subject.slice(PUBLISHED_PREFIX.length));
+    if (!key || msg.headers?.get(KV_OPERATION_HEADER)) {
+      return;
+    }
+    this.record(key.kind, key.id, () => msg.json());
+  }
+
+  private record(kind: RevocationKind, id: string, value: () => unknown): void {
     let until = Math.floor(Date.now() / 1000) + this.options.accessTokenTtl + MARGIN_SECONDS;
     try {
-      const value = entry.json<{ until?: unknown }>();
-      if (typeof value.until === 'number') {
-        until = value.until;
+      const read = value() as { until?: unknown } | null;
+      if (typeof read?.until === 'number') {
+        until = read.until;
       }
     } catch {
       // an unreadable entry still revokes, for the bucket's lifetime
@@ -276,5 +308,13 @@ export class RevocationStore implements OnApplicationShutdown {
     this.current = false;
     clearInterval(this.sweeper);
     this.watch?.stop();
+    this.published?.unsubscribe();
   }
+}
+
+/** A bucket key's kind and id (`sid.<id>`, `jti.<id>`), or undefined for any other key. */
+function parseKey(key: string): { kind: RevocationKind; id: string } | undefined {
+  const dot = key.indexOf('.');
+  const kind = key.slice(0, dot);
+  return kind === 'jti' || kind === 'sid' ? { kind, id: key.slice(dot + 1) } : undefined;
 }
