@@ -1,6 +1,8 @@
+import { Subjects } from '@baton/contracts';
 import {
   createTestDatabase,
   holdStore,
+  HttpClient,
   queryServiceDb,
   startNatsServer,
   startSystem,
@@ -56,6 +58,7 @@ describe('two auth replicas starting at once on an empty store', () => {
       'InitialAuthSchema1732300000000',
       'AuditEventActor1732400000000',
       'OneCurrentSigningKey1795397271517',
+      'LoginThrottle1796416875909',
     ]);
   });
 
@@ -73,5 +76,36 @@ describe('two auth replicas starting at once on an empty store', () => {
     const said = (text: string) => system.logs.auth.join('').split(text).length - 1;
     expect(said('created a RS256 signing key')).toBe(1);
     expect(said('created the first admin account')).toBe(1);
+  });
+
+  it("should count an account's failed logins once across both replicas, and refuse it at each", async () => {
+    const http = new HttpClient(system.gatewayUrl);
+    const victim = { email: 'shared-throttle@example.test', password: 'victim-password-12' };
+    expect((await http.post('/auth/register', victim)).status).toBe(201);
+    const failures: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      failures.push(
+        (await http.post('/auth/login', { email: victim.email, password: 'not-the-password' }))
+          .status,
+      );
+    }
+    // Each replica alone has seen about half of these six, fewer than its five free failures.
+    expect(failures).toEqual([401, 401, 401, 401, 401, 401]);
+
+    // The queue group spreads logins over the replicas at random: try until both have refused one.
+    const refusedBy = new Set<number>();
+    const statuses: number[] = [];
+    for (let i = 0; i < 20 && refusedBy.size < 2; i++) {
+      statuses.push((await http.post('/auth/login', victim)).status);
+      for (const line of system.logs.auth.join('').split('\n')) {
+        const entry = /^\{.*\}$/.test(line) ? (JSON.parse(line) as Record<string, unknown>) : {};
+        if (entry['subject'] === Subjects.auth.login && entry['statusCode'] === 429) {
+          refusedBy.add(Number(entry['pid']));
+        }
+      }
+    }
+
+    expect(new Set(statuses)).toEqual(new Set([429]));
+    expect(refusedBy).toEqual(new Set([system.pid('auth', 0), system.pid('auth', 1)]));
   });
 });

@@ -12,6 +12,7 @@ import { SigningKeysService } from './keys/signing-keys.service';
 import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initial-auth-schema';
 import { AuditEventActor1732400000000 } from './migrations/1732400000000-audit-event-actor';
 import { OneCurrentSigningKey1795397271517 } from './migrations/1795397271517-one-current-signing-key';
+import { LoginThrottle1796416875909 } from './migrations/1796416875909-login-throttle';
 import { ServiceCredentials } from './tokens/service-credentials.service';
 import { TokensService } from './tokens/tokens.service';
 import { LoginThrottle } from './users/login-throttle.service';
@@ -25,6 +26,7 @@ import { UsersService } from './users/users.service';
       InitialAuthSchema1732300000000,
       AuditEventActor1732400000000,
       OneCurrentSigningKey1795397271517,
+      LoginThrottle1796416875909,
     ]),
     TypeOrmModule.forFeature(AUTH_ENTITIES),
   ],

@@ -120,6 +120,22 @@ describe(Sql.name, () => {
     expect(() => sut.finder(ProbeChild, ['id'])).toThrow(/relations/);
   });
 
+  it('should bind values as the repository stores them, so that the store compares them in order', async () => {
+    const createdAt = sut.writer<Date>(Probe, 'createdAt');
+    const readCreatedAt = sut.reader<Date>(Probe, 'createdAt');
+    const since = rows[2].createdAt;
+
+    const later = await sut.query(
+      `SELECT ${sut.column(Probe, 'createdAt')} FROM ${sut.table(Probe)} ` +
+        `WHERE ${sut.column(Probe, 'createdAt')} > ${sut.param(1)} ORDER BY 1`,
+      [createdAt(since)],
+    );
+
+    expect(later.map((row) => readCreatedAt(row).toISOString())).toEqual(
+      rows.slice(3).map((row) => row.createdAt.toISOString()),
+    );
+  });
+
   it('should quote tables, schema-qualified on PostgreSQL, and use the driver placeholders', () => {
     if (db.kind === 'postgres') {
       expect(sut.table(Probe)).toBe('"sql_probe"."sql_probe"');

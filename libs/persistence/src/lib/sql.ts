@@ -35,6 +35,13 @@ export class Sql {
     return (row) => driver.prepareHydratedValue(row[name], column) as T;
   }
 
+  /** The value to bind for `property` in a statement, as the repository would store it. */
+  writer<T>(entity: EntityTarget<ObjectLiteral>, property: string): (value: T) => unknown {
+    const column = this.metadataOf(entity, property);
+    const driver = this.dataSource.driver;
+    return (value) => driver.preparePersistentValue(value, column) as unknown;
+  }
+
   /**
    * A lookup of one row by equality on `properties` (a key), read into an entity as the repository
    * would, for entities without relations: `finder(User, ['id'])(id)`.

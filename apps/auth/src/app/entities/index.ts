@@ -1,10 +1,18 @@
 import { AuditEventEntity } from './audit-event.entity';
+import { LoginThrottleEntity } from './login-throttle.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
 import { SigningKeyEntity } from './signing-key.entity';
 import { UserEntity } from './user.entity';
 
-export { AuditEventEntity, RefreshTokenEntity, SessionEntity, SigningKeyEntity, UserEntity };
+export {
+  AuditEventEntity,
+  LoginThrottleEntity,
+  RefreshTokenEntity,
+  SessionEntity,
+  SigningKeyEntity,
+  UserEntity,
+};
 
 export const AUTH_ENTITIES = [
   UserEntity,
@@ -12,4 +20,5 @@ export const AUTH_ENTITIES = [
   SessionEntity,
   RefreshTokenEntity,
   AuditEventEntity,
+  LoginThrottleEntity,
 ];

@@ -88,18 +88,18 @@ export class UsersService implements OnApplicationBootstrap {
   async login(dto: LoginDto): Promise<TokenPair> {
     const email = normalizeEmail(dto.email);
     const address = currentCallContext()?.clientIp;
-    const wait = this.throttle.retryAfter(email, address);
+    const wait = await this.throttle.retryAfter(email, address);
     if (wait > 0) {
       await this.audit.record({ type: 'login.throttled', detail: { retryAfter: wait } });
       throw new AuthException(AuthErrorCode.TooManyAttempts, undefined, wait);
     }
     const user = await this.users.findOneBy({ email });
     if (!(await this.passwords.verify(user?.passwordHash, dto.password)) || !user) {
-      this.throttle.failed(email, address);
+      await this.throttle.failed(email, address);
       await this.audit.record({ type: 'login.failed', userId: user?.id ?? null });
       throw new AuthException(AuthErrorCode.InvalidCredentials);
     }
-    this.throttle.succeeded(email);
+    await this.throttle.succeeded(email);
     const pair = await this.tokens.startSession(user.id, user.roles);
     await this.audit.record({ type: 'login.succeeded', userId: user.id, actorId: user.id });
     return pair;
