@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { BatonAuthModule, HEALTH_PROBE, natsHealthController } from '@baton/auth';
 import { Subjects } from '@baton/contracts';
 import { DatabaseHealthProbe, serviceStoreModule } from '@baton/persistence';
+import { AuditRetention } from './audit/audit-retention.service';
 import { AuditService } from './audit/audit.service';
 import { AdminController, AuthController } from './auth.controller';
 import { AUTH_ENV, loadAuthServiceEnv } from './auth.env';
@@ -39,6 +40,7 @@ import { UsersService } from './users/users.service';
     { provide: HEALTH_PROBE, useClass: DatabaseHealthProbe },
     { provide: AUTH_ENV, useFactory: () => loadAuthServiceEnv() },
     AuditService,
+    AuditRetention,
     PasswordHasher,
     LoginThrottle,
     SigningKeysService,

@@ -35,6 +35,13 @@ export class AuthServiceEnv extends AuthEnv {
   @Max(31_536_000)
   SESSION_MAX_TTL = 30 * 86_400;
 
+  /** Audit events older than this many days are deleted; 0 keeps them all. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(36_500)
+  AUDIT_RETENTION_DAYS = 365;
+
   @IsOptional()
   @IsEmail({}, { message: 'BATON_ADMIN_EMAIL must be an email address' })
   BATON_ADMIN_EMAIL?: string;
