@@ -108,4 +108,44 @@ describe('two auth replicas starting at once on an empty store', () => {
     expect(new Set(statuses)).toEqual(new Set([429]));
     expect(refusedBy).toEqual(new Set([system.pid('auth', 0), system.pid('auth', 1)]));
   });
+
+  it('should allow ten registrations per address, whichever replica takes them, then answer 429 with Retry-After', async () => {
+    const http = new HttpClient(system.gatewayUrl);
+    const registered = async () =>
+      (
+        await queryServiceDb(
+          db,
+          'auth',
+          "SELECT id FROM audit_events WHERE type = 'user.registered'",
+        )
+      ).length;
+    const before = await registered(); // earlier tests here registered from this address too
+    const statuses: number[] = [];
+    for (let i = 0; i < 15 && !statuses.includes(429); i++) {
+      const account = { email: `newcomer-${i}@example.test`, password: 'newcomer-password' };
+      statuses.push((await http.post('/auth/register', account)).status);
+    }
+
+    expect(statuses.at(-1)).toBe(429);
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([201]));
+    expect(before + statuses.length - 1).toBe(10);
+    expect(await registered()).toBe(10);
+    const refused = await http.post('/auth/register', {
+      email: 'one-more@example.test',
+      password: 'newcomer-password',
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(890);
+    expect(refused.body).toMatchObject({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: 'Too many registrations from this address; try again later',
+    });
+    const audited = await queryServiceDb<{ type: string }>(
+      db,
+      'auth',
+      "SELECT type FROM audit_events WHERE type = 'register.throttled'",
+    );
+    expect(audited).toHaveLength(2);
+  });
 });

@@ -7,6 +7,7 @@ export enum AuthErrorCode {
   RefreshTokenReused = 'REFRESH_TOKEN_REUSED',
   UserNotFound = 'USER_NOT_FOUND',
   TooManyAttempts = 'TOO_MANY_ATTEMPTS',
+  TooManyRegistrations = 'TOO_MANY_REGISTRATIONS',
   InvalidServiceCredentials = 'INVALID_SERVICE_CREDENTIALS',
   Unauthenticated = 'UNAUTHENTICATED',
 }
@@ -18,6 +19,7 @@ const statusOf: Record<AuthErrorCode, number> = {
   [AuthErrorCode.RefreshTokenReused]: 401,
   [AuthErrorCode.UserNotFound]: 404,
   [AuthErrorCode.TooManyAttempts]: 429,
+  [AuthErrorCode.TooManyRegistrations]: 429,
   [AuthErrorCode.InvalidServiceCredentials]: 401,
   [AuthErrorCode.Unauthenticated]: 401,
 };
@@ -29,6 +31,7 @@ const defaultMessage: Record<AuthErrorCode, string> = {
   [AuthErrorCode.RefreshTokenReused]: 'Refresh token is invalid, expired or revoked',
   [AuthErrorCode.UserNotFound]: 'User not found',
   [AuthErrorCode.TooManyAttempts]: 'Too many failed attempts; try again later',
+  [AuthErrorCode.TooManyRegistrations]: 'Too many registrations from this address; try again later',
   [AuthErrorCode.InvalidServiceCredentials]: 'Invalid service credentials',
   [AuthErrorCode.Unauthenticated]: 'Invalid or missing access token',
 };

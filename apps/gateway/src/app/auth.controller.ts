@@ -45,7 +45,11 @@ export class AuthController {
 
   @ApiOperation({ summary: 'Create an account with the user role' })
   @ApiCreatedResponse({ type: UserViewSchema })
-  @ApiErrors(400, [409, 'The email is taken'])
+  @ApiErrors(
+    400,
+    [409, 'The email is taken'],
+    [429, 'Too many registrations from this address; see Retry-After'],
+  )
   @Public()
   @Post('auth/register')
   register(@Body() dto: RegisterDto): Promise<UserView> {

@@ -114,6 +114,7 @@ export const AUDIT_EVENT_TYPES = [
   'login.succeeded',
   'login.failed',
   'login.throttled',
+  'register.throttled',
   'token.refreshed',
   'refresh.reused',
   'logout',

@@ -4,7 +4,8 @@ import { createTestDatabase } from '@baton/testing';
 import type { TestDatabase } from '@baton/testing';
 import { LoginThrottleEntity } from '../entities';
 import { LoginThrottle1796416875909 } from '../migrations/1796416875909-login-throttle';
-import { LoginThrottle } from './login-throttle.service';
+import { LoginThrottle, RegistrationThrottle } from './login-throttle.service';
+import { ThrottleCounts } from './throttle-counts';
 
 /*
  * The throttle on the real store (SQLite, or PostgreSQL when DATABASE_URL is set), with two
@@ -17,20 +18,21 @@ const MINUTE = 60_000;
 describe(LoginThrottle.name, () => {
   let db: TestDatabase;
   const opened: DataSource[] = [];
+  let counts: ThrottleCounts;
   let sut: LoginThrottle;
   let replica: LoginThrottle;
   let now: number;
   let run = 0;
   let email: string;
 
-  const open = async (): Promise<LoginThrottle> => {
+  const open = async (): Promise<ThrottleCounts> => {
     const dataSource = await openDataSource({
       store: resolveStore('auth', db.env),
       entities: [LoginThrottleEntity],
       migrations: [LoginThrottle1796416875909],
     });
     opened.push(dataSource);
-    return new LoginThrottle(dataSource.getRepository(LoginThrottleEntity));
+    return new ThrottleCounts(dataSource.getRepository(LoginThrottleEntity));
   };
   const rows = async () =>
     opened[0].getRepository(LoginThrottleEntity).find({ order: { failures: 'ASC' } });
@@ -45,8 +47,9 @@ describe(LoginThrottle.name, () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    sut = await open();
-    replica = await open();
+    counts = await open();
+    sut = new LoginThrottle(counts);
+    replica = new LoginThrottle(await open());
   });
 
   beforeEach(async () => {
@@ -160,7 +163,7 @@ describe(LoginThrottle.name, () => {
   it('should keep the counts when auth restarts', async () => {
     await failTimes(7);
 
-    const restarted = await open();
+    const restarted = new LoginThrottle(await open());
 
     expect(await restarted.retryAfter(email, undefined)).toBe(4);
   });
@@ -193,12 +196,77 @@ describe(LoginThrottle.name, () => {
     await failTimes(6);
     advance(5 * MINUTE + 1);
 
-    await sut.sweep();
+    await counts.sweep();
 
     expect((await rows()).map((r) => r.failures)).toEqual([6]);
     expect(await sut.retryAfter(`old-${run}@example.test`, undefined)).toBe(0);
     advance(10 * MINUTE);
-    await sut.sweep();
+    await counts.sweep();
     expect(await rows()).toEqual([]);
+  });
+
+  describe(RegistrationThrottle.name, () => {
+    let registrations: RegistrationThrottle;
+    let address: string;
+    const attempts = async (n: number, throttle = registrations) => {
+      const waits: number[] = [];
+      for (let i = 0; i < n; i++) {
+        waits.push(await throttle.attempt(address));
+      }
+      return waits;
+    };
+
+    beforeEach(() => {
+      registrations = new RegistrationThrottle(counts);
+      address = `192.0.2.${run}`;
+    });
+
+    it('should let ten registrations from an address through, then refuse it for 15 minutes', async () => {
+      expect(await attempts(10)).toEqual(Array(10).fill(0));
+
+      expect(await attempts(1)).toEqual([900]);
+      advance(60_000);
+      expect(await attempts(1)).toEqual([840]);
+      expect(await registrations.attempt('192.0.2.250')).toBe(0);
+    });
+
+    it('should let the address register again once the block is over', async () => {
+      await attempts(11);
+
+      advance(15 * MINUTE + 1);
+
+      expect(await attempts(10)).toEqual(Array(10).fill(0));
+    });
+
+    it('should not count attempts while the address is refused', async () => {
+      await attempts(11);
+      await attempts(50);
+
+      expect((await rows()).map((r) => r.failures)).toEqual([11]);
+    });
+
+    it('should count the registrations of an address across replicas', async () => {
+      const other = new RegistrationThrottle(
+        new ThrottleCounts(opened[1].getRepository(LoginThrottleEntity)),
+      );
+      await attempts(5);
+      await attempts(5, other);
+
+      expect(await attempts(1, other)).toEqual([900]);
+      expect(await attempts(1)).toEqual([900]);
+    });
+
+    it("should count apart from the address's failed logins", async () => {
+      await failTimes(30, sut, address);
+
+      expect(await attempts(10)).toEqual(Array(10).fill(0));
+    });
+
+    it('should count nothing without an address', async () => {
+      for (let i = 0; i < 20; i++) {
+        expect(await registrations.attempt(undefined)).toBe(0);
+      }
+      expect(await rows()).toEqual([]);
+    });
   });
 });

@@ -13,7 +13,7 @@ import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 import { UserEntity } from '../entities';
 import { TokensService } from '../tokens/tokens.service';
-import { LoginThrottle } from './login-throttle.service';
+import { LoginThrottle, RegistrationThrottle } from './login-throttle.service';
 import { PasswordHasher } from './password-hasher.service';
 
 const normalizeEmail = (email: string): string => email.trim().toLowerCase();
@@ -30,6 +30,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokensService,
     private readonly throttle: LoginThrottle,
+    private readonly registrations: RegistrationThrottle,
     private readonly audit: AuditService,
     private readonly client: BatonClient,
     @Inject(AUTH_ENV) private readonly env: AuthServiceEnv,
@@ -70,6 +71,11 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async register(dto: RegisterDto): Promise<UserView> {
+    const wait = await this.registrations.attempt(currentCallContext()?.clientIp);
+    if (wait > 0) {
+      await this.audit.record({ type: 'register.throttled', detail: { retryAfter: wait } });
+      throw new AuthException(AuthErrorCode.TooManyRegistrations, undefined, wait);
+    }
     const user = await this.create(dto.email, dto.password, ['user']);
     await this.audit.record({ type: 'user.registered', userId: user.id });
     try {
