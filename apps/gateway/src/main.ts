@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import fastifyCookie from '@fastify/cookie';
 import { Logger, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -15,6 +15,7 @@ import {
 } from '@baton/auth';
 import { Headers } from '@baton/contracts';
 import { CSRF_HEADER } from './app/browser-session';
+import { CertificateReloader, readTlsPair } from './app/certificate-reload';
 import { lingerIfBodyUnreadOnSend, lingeringClientError } from './app/client-error';
 import { GatewayEnv, parseOrigins, tlsFiles } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
@@ -40,8 +41,9 @@ async function bootstrap(): Promise<void> {
     level: validateConfig(AuthEnv).LOG_LEVEL,
   });
   const tls = tlsFiles(env);
+  const pair = tls && readTlsPair(tls);
   const adapter = new FastifyAdapter({
-    ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
+    ...(pair ? { https: pair } : {}),
     bodyLimit: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
     clientErrorHandler: lingeringClientError,
@@ -77,6 +79,10 @@ async function bootstrap(): Promise<void> {
   setupOpenApi(app);
   await app.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
   const gatewayLogger = new Logger('gateway');
+  if (tls && pair) {
+    const server = app.getHttpServer() as unknown as HttpsServer;
+    new CertificateReloader(server, tls, pair, gatewayLogger).watch(env.TLS_RELOAD_INTERVAL_MS);
+  }
   // Nest names the protocol from its own httpsOptions, which the Fastify adapter does not use.
   const url = (await app.getUrl()).replace(/^https?:/, tls ? 'https:' : 'http:');
   if (!tls && !['development', 'test'].includes(process.env['NODE_ENV'] ?? '')) {

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { createTestDatabase, startNatsServer, startSystem, workspaceRoot } from '@baton/testing';
 import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
 
@@ -329,25 +331,32 @@ describe('Browser clients', () => {
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'baton-tls-'));
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem')].concat([
-          '-out',
-          join(dir, 'cert.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-        ]),
-        { stdio: 'ignore' },
-      );
+      for (const name of ['', 'renewed-']) {
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            join(dir, `${name}key.pem`),
+          ].concat(['-out', join(dir, `${name}cert.pem`), '-days', '1', '-subj', '/CN=localhost']),
+          { stdio: 'ignore' },
+        );
+      }
       cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
       nats = await startNatsServer();
       db = await createTestDatabase();
       system = await startSystem({
         natsUrl: nats.url,
         storeEnv: db.env,
-        env: { TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem') },
+        env: {
+          TLS_CERT_FILE: join(dir, 'cert.pem'),
+          TLS_KEY_FILE: join(dir, 'key.pem'),
+          TLS_RELOAD_INTERVAL_MS: '1000',
+        },
       });
     });
 
@@ -379,6 +388,61 @@ describe('Browser clients', () => {
       const res = await get('/health', { origin: APP_ORIGIN });
       expect(res.status).toBe(200);
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('should serve a renewed certificate on new connections without a restart, and refuse a broken one', async () => {
+      const certificateOfNewConnection = () =>
+        new Promise<string>((resolve, reject) => {
+          const { hostname, port } = new URL(system.gatewayUrl);
+          const socket = tlsConnect(
+            {
+              host: hostname,
+              port: Number(port),
+              servername: 'localhost',
+              rejectUnauthorized: false,
+            },
+            () => {
+              resolve(socket.getPeerCertificate().fingerprint256);
+              socket.end();
+            },
+          );
+          socket.on('error', reject);
+        });
+      const fingerprintOf = (file: string) =>
+        new X509Certificate(readFileSync(join(dir, file))).fingerprint256;
+      const until = async (fingerprint: string) => {
+        let seen = await certificateOfNewConnection();
+        for (let i = 0; i < 50 && seen !== fingerprint; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          seen = await certificateOfNewConnection();
+        }
+        return seen;
+      };
+      const original = {
+        cert: readFileSync(join(dir, 'cert.pem')),
+        key: readFileSync(join(dir, 'key.pem')),
+      };
+      expect(await certificateOfNewConnection()).toBe(fingerprintOf('cert.pem'));
+      const renewed = fingerprintOf('renewed-cert.pem');
+      try {
+        copyFileSync(join(dir, 'renewed-key.pem'), join(dir, 'key.pem'));
+        copyFileSync(join(dir, 'renewed-cert.pem'), join(dir, 'cert.pem'));
+
+        expect(await until(renewed)).toBe(renewed);
+        expect(system.logs.gateway.join('')).toContain('serving the renewed TLS certificate');
+
+        // a certificate without its key: refused, and the renewed one is still served
+        writeFileSync(join(dir, 'cert.pem'), original.cert);
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        expect(system.logs.gateway.join('')).toContain('are not a usable pair');
+        expect(await certificateOfNewConnection()).toBe(renewed);
+      } finally {
+        writeFileSync(join(dir, 'cert.pem'), original.cert);
+        writeFileSync(join(dir, 'key.pem'), original.key);
+      }
+      // the original pair again, for the tests after this one
+      expect(await until(fingerprintOf('cert.pem'))).toBe(fingerprintOf('cert.pem'));
+      expect(await get('/health')).toMatchObject({ status: 200, authorized: true });
     });
 
     it('should refuse to start with only one of the TLS files, naming the variable', () => {

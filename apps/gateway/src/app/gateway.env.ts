@@ -114,6 +114,13 @@ export class GatewayEnv {
   @IsTlsFile('TLS_CERT_FILE')
   TLS_KEY_FILE?: string;
 
+  /** How often the TLS files are read again, so that a renewed certificate is served, in ms. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  TLS_RELOAD_INTERVAL_MS = 60_000;
+
   /** Browser origins allowed by CORS, comma-separated exact origins. Empty: none. */
   @IsOptional()
   @IsOriginList()
