@@ -150,6 +150,15 @@ describe(LoginThrottle.name, () => {
     expect(await sut.retryAfter('fresh@example.test', address)).toBe(298);
   });
 
+  it('should count the failures of every address of one IPv6 /64 together', async () => {
+    for (let i = 0; i < 21; i++) {
+      await sut.failed(`sprayed-${run}-${i}@example.test`, `2001:db8:${run}:7::${i.toString(16)}`);
+    }
+
+    expect(await sut.retryAfter('fresh@example.test', `2001:db8:${run}:7:ffff::1`)).toBe(300);
+    expect(await sut.retryAfter('fresh@example.test', `2001:db8:${run}:8::1`)).toBe(0);
+  });
+
   it('should share the counts between replicas', async () => {
     for (let i = 0; i < 3; i++) {
       await sut.failed(email, undefined);
@@ -260,6 +269,15 @@ describe(LoginThrottle.name, () => {
       await failTimes(30, sut, address);
 
       expect(await attempts(10)).toEqual(Array(10).fill(0));
+    });
+
+    it('should count the registrations of every address of one IPv6 /64 together', async () => {
+      for (let i = 0; i < 10; i++) {
+        expect(await registrations.attempt(`2001:db8:${run}:9::${i + 1}`)).toBe(0);
+      }
+
+      expect(await registrations.attempt(`2001:db8:${run}:9:abcd::1`)).toBe(900);
+      expect(await registrations.attempt(`2001:db8:${run}:a::1`)).toBe(0);
     });
 
     it('should count nothing without an address', async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { clientNetwork } from './client-network';
 import { ThrottleCounts } from './throttle-counts';
 
 /** Per account: a short, growing back-off, capped so that an attacker cannot lock a victim out for long. */
@@ -18,7 +19,10 @@ export class LoginThrottle {
 
   /** Seconds to wait before the next attempt, or 0 when it may go ahead. */
   retryAfter(email: string, address: string | undefined): Promise<number> {
-    return this.counts.retryAfter(['account', email], address ? ['address', address] : undefined);
+    return this.counts.retryAfter(
+      ['account', email],
+      address ? ['address', clientNetwork(address)] : undefined,
+    );
   }
 
   async failed(email: string, address: string | undefined): Promise<void> {
@@ -28,9 +32,10 @@ export class LoginThrottle {
       await this.counts.block('account', email, Math.min(backoff, ACCOUNT_MAX_BLOCK_MS));
     }
     if (address) {
-      const addressFailures = await this.counts.count('address', address);
+      const network = clientNetwork(address);
+      const addressFailures = await this.counts.count('address', network);
       if (addressFailures > ADDRESS_FREE_FAILURES) {
-        await this.counts.block('address', address, ADDRESS_BLOCK_MS);
+        await this.counts.block('address', network, ADDRESS_BLOCK_MS);
       }
     }
   }
@@ -53,10 +58,11 @@ export class RegistrationThrottle {
    * Counts a registration from `address` and returns 0 when it may go ahead, or the seconds to
    * wait. Without an address (no client behind it) nothing is counted.
    */
-  async attempt(address: string | undefined): Promise<number> {
-    if (!address) {
+  async attempt(clientAddress: string | undefined): Promise<number> {
+    if (!clientAddress) {
       return 0;
     }
+    const address = clientNetwork(clientAddress);
     const wait = await this.counts.retryAfter(['registration', address]);
     if (wait > 0) {
       return wait;
