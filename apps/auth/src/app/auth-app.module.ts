@@ -16,8 +16,9 @@ import { OneCurrentSigningKey1795397271517 } from './migrations/1795397271517-on
 import { LoginThrottle1796416875909 } from './migrations/1796416875909-login-throttle';
 import { ServiceCredentials } from './tokens/service-credentials.service';
 import { TokensService } from './tokens/tokens.service';
-import { LoginThrottle, RegistrationThrottle } from './users/login-throttle.service';
+import { LoginThrottle } from './users/login-throttle.service';
 import { PasswordHasher } from './users/password-hasher.service';
+import { RegistrationThrottle } from './users/registration-throttle.service';
 import { ThrottleCounts } from './users/throttle-counts';
 import { UsersService } from './users/users.service';
 

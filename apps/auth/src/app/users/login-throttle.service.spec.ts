@@ -4,7 +4,8 @@ import { createTestDatabase } from '@baton/testing';
 import type { TestDatabase } from '@baton/testing';
 import { LoginThrottleEntity } from '../entities';
 import { LoginThrottle1796416875909 } from '../migrations/1796416875909-login-throttle';
-import { LoginThrottle, RegistrationThrottle } from './login-throttle.service';
+import { LoginThrottle } from './login-throttle.service';
+import { RegistrationThrottle } from './registration-throttle.service';
 import { ThrottleCounts } from './throttle-counts';
 
 /*

@@ -13,8 +13,9 @@ import { AUTH_ENV, AuthServiceEnv } from '../auth.env';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 import { UserEntity } from '../entities';
 import { TokensService } from '../tokens/tokens.service';
-import { LoginThrottle, RegistrationThrottle } from './login-throttle.service';
+import { LoginThrottle } from './login-throttle.service';
 import { PasswordHasher } from './password-hasher.service';
+import { RegistrationThrottle } from './registration-throttle.service';
 
 const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
