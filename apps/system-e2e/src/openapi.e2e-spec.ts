@@ -231,7 +231,7 @@ describe('OpenAPI document and /docs', () => {
         .filter((p) => p.in === 'query')
         .map((p) => p.name)
         .sort(),
-    ).toEqual(['actorId', 'limit', 'type', 'userId']);
+    ).toEqual(['actorId', 'before', 'limit', 'since', 'type', 'userId']);
     const events = resolve(
       operation({ method: 'get', path: '/admin/audit' }).responses['200'].content![
         'application/json'

@@ -5,6 +5,7 @@ import {
   IsEmail,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   IsString,
   IsUUID,
@@ -158,6 +159,25 @@ export class AuditQueryDto {
   @Min(1)
   @Max(500)
   limit?: number;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'The next page: only the events older than this one, which is the last event of the page ' +
+      'before. An event that is no longer kept (past the retention) has none older left: the page ' +
+      'is empty.',
+  })
+  @IsOptional()
+  @IsUUID('4', { message: 'before must be the id of an audit event' })
+  before?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Only the events at or after this time (ISO 8601, such as 2026-12-01T00:00:00Z).',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date and time' })
+  since?: string;
 }
 
 export interface UserView {

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import type { Repository } from 'typeorm';
+import { And, Equal, LessThan, MoreThanOrEqual } from 'typeorm';
+import type { FindOperator, FindOptionsWhere, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { AuditEventType, AuditEventView, AuditQueryDto } from '@baton/contracts';
 import { currentCallContext } from '@baton/auth';
@@ -50,14 +51,38 @@ export class AuditService {
     );
   }
 
+  /**
+   * Events newest first, in one total order (time, then id), so that pages taken with `before`
+   * neither repeat nor skip an event, however many share a time.
+   */
   async query(q: AuditQueryDto): Promise<AuditEventView[]> {
+    const filters: FindOptionsWhere<AuditEventEntity> = {
+      ...(q.userId ? { userId: q.userId } : {}),
+      ...(q.actorId ? { actorId: q.actorId } : {}),
+      ...(q.type ? { type: q.type } : {}),
+    };
+    const since = q.since === undefined ? undefined : MoreThanOrEqual(new Date(q.since));
+    const at = (time: FindOperator<Date>) => (since ? And(since, time) : time);
+    let where: FindOptionsWhere<AuditEventEntity>[] = [
+      since ? { ...filters, createdAt: since } : filters,
+    ];
+    if (q.before !== undefined) {
+      const last = await this.events.findOne({
+        where: { id: q.before },
+        select: { id: true, createdAt: true },
+      });
+      if (!last) {
+        // pruning goes oldest first: an event no longer kept has no older one left
+        return [];
+      }
+      where = [
+        { ...filters, createdAt: at(LessThan(last.createdAt)) },
+        { ...filters, createdAt: at(Equal(last.createdAt)), id: LessThan(last.id) },
+      ];
+    }
     const rows = await this.events.find({
-      where: {
-        ...(q.userId ? { userId: q.userId } : {}),
-        ...(q.actorId ? { actorId: q.actorId } : {}),
-        ...(q.type ? { type: q.type } : {}),
-      },
-      order: { createdAt: 'DESC' },
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
       take: q.limit ?? 50,
     });
     return rows.map((e) => this.map(e));
