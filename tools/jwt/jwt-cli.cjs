@@ -25,6 +25,7 @@ const RULES = Object.freeze({
   roles: Object.freeze(['user', 'admin', 'service']),
   defaultIssuer: 'baton-auth',
   defaultAudience: 'baton',
+  defaultAccessTokenTtl: 900,
 });
 
 const USAGE = `Usage: npm run -s jwt -- inspect <token|-> [--jwks <url|file>] [--iss <issuer>] [--aud <audience>]
@@ -34,6 +35,9 @@ const USAGE = `Usage: npm run -s jwt -- inspect <token|-> [--jwks <url|file>] [-
                  without it the token is only decoded and its signature is not checked
   --iss, --aud   expected issuer and audience (default: $JWT_ISSUER / $JWT_AUDIENCE, else
                  ${RULES.defaultIssuer} / ${RULES.defaultAudience})
+
+The longest lifetime (exp - iat) a token may claim is $ACCESS_TOKEN_TTL, else ${RULES.defaultAccessTokenTtl} s, as in
+every Baton process.
 
 Exit codes: 0 valid (or decoded, without --jwks), 1 invalid, 2 usage or bad input.`;
 
@@ -322,7 +326,7 @@ function isoTime(value) {
  * Every rule Baton applies, each with its outcome: `ok`, `fail` (with the reason) or `skip`.
  * Unlike the verifier, which stops at the first failure, this reports all of them.
  */
-function checkToken(decoded, { jwks, issuer, audience, now }) {
+function checkToken(decoded, { jwks, issuer, audience, now, accessTokenTtl }) {
   const { token, segments, header, claims } = decoded;
   const checks = [];
   const add = (name, ok, detail) => checks.push({ name, status: ok ? 'ok' : 'fail', detail });
@@ -477,6 +481,16 @@ function checkToken(decoded, { jwks, issuer, audience, now }) {
         : `${relative('iat', iat, now)} (beyond the ${skew} s tolerance)`,
     );
   }
+  if (isTime(exp) && isTime(iat)) {
+    const lifetime = exp - iat;
+    add(
+      'lifetime',
+      lifetime <= accessTokenTtl,
+      lifetime <= accessTokenTtl
+        ? `${lifetime} s, within ACCESS_TOKEN_TTL (${accessTokenTtl} s)`
+        : `${lifetime} s, longer than ACCESS_TOKEN_TTL (${accessTokenTtl} s): Baton issues none so long`,
+    );
+  }
   for (const name of ['sub', 'jti', 'sid']) {
     const value = claims[name];
     const ok = typeof value === 'string' && value.length > 0;
@@ -576,7 +590,9 @@ async function inspect(args, io) {
   const baseDir = (io.env.npm_lifecycle_event === 'jwt' && io.env.INIT_CWD) || io.cwd;
   const jwks = args.jwks ? await loadJwks(args.jwks, baseDir) : undefined;
   const now = Math.floor(io.now() / 1000);
-  const checks = checkToken(decoded, { jwks, issuer, audience, now });
+  const ttl = Number(io.env.ACCESS_TOKEN_TTL);
+  const accessTokenTtl = Number.isSafeInteger(ttl) && ttl > 0 ? ttl : RULES.defaultAccessTokenTtl;
+  const checks = checkToken(decoded, { jwks, issuer, audience, now, accessTokenTtl });
   const { text, failed } = render(decoded, checks, {
     jwksLabel: args.jwks ? keySourceLabel(args.jwks) : undefined,
     issuer,

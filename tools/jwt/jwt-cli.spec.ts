@@ -35,10 +35,10 @@ interface Run {
 }
 
 /** Runs the CLI to completion. Blocks the event loop, so not for the in-process HTTP server. */
-const sut = (args: string[], input?: string): Run => {
+const sut = (args: string[], input?: string, env: Record<string, string> = {}): Run => {
   const res = spawnSync(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: ENV,
+    env: { ...ENV, ...env },
     input,
     encoding: 'utf8',
     timeout: 20_000,
@@ -203,7 +203,7 @@ describe('jwt-cli inspect', () => {
 
     it('should refuse an expired token and say how long ago it expired (exit 1)', () => {
       const run = inspect(
-        rsa.sign({}, baseClaims({ iat: now() - 4 * 3600, exp: now() - 3 * 3600 - 60 })),
+        rsa.sign({}, baseClaims({ iat: now() - 3 * 3600 - 360, exp: now() - 3 * 3600 - 60 })),
       );
 
       expect(run.status).toBe(1);
@@ -213,6 +213,31 @@ describe('jwt-cli inspect', () => {
       );
       expect(failedChecks(run.stdout)).toEqual(['exp']);
       expect(run.stdout).toContain('Result  INVALID: 1 check failed: exp');
+    });
+
+    it('should refuse a token that claims to live longer than ACCESS_TOKEN_TTL (exit 1)', () => {
+      const t = now();
+      const run = inspect(rsa.sign({}, baseClaims({ iat: t, exp: t + 365 * 86_400 })));
+
+      expect(run.status).toBe(1);
+      expect(checkLine(run.stdout, 'lifetime')).toMatch(
+        /FAIL\s+lifetime\s+31536000 s, longer than ACCESS_TOKEN_TTL \(900 s\): Baton issues none so long/,
+      );
+      expect(failedChecks(run.stdout)).toEqual(['lifetime']);
+    });
+
+    it("should bound the lifetime by the environment's ACCESS_TOKEN_TTL", () => {
+      const t = now();
+      const token = rsa.sign({}, baseClaims({ iat: t, exp: t + 1800 }));
+
+      expect(inspect(token).status).toBe(1);
+      const run = sut(['inspect', token, '--jwks', jwksFile], undefined, {
+        ACCESS_TOKEN_TTL: '3600',
+      });
+      expect(run.status).toBe(0);
+      expect(checkLine(run.stdout, 'lifetime')).toContain(
+        '1800 s, within ACCESS_TOKEN_TTL (3600 s)',
+      );
     });
 
     it('should accept a token that expired within the 30 s clock-skew tolerance', () => {

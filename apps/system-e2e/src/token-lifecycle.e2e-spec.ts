@@ -1,4 +1,4 @@
-import { headers as natsHeaders, JSONCodec } from 'nats';
+import { connect, headers as natsHeaders, JSONCodec } from 'nats';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import {
@@ -311,7 +311,7 @@ describe('Token lifecycle', () => {
       short = await startSystem({
         natsUrl: shortNats.url,
         storeEnv: shortDb.env,
-        env: { REFRESH_TOKEN_TTL: '2', SESSION_MAX_TTL: '4' },
+        env: { REFRESH_TOKEN_TTL: '2', SESSION_MAX_TTL: '4', ACCESS_TOKEN_TTL: '120' },
       });
       api = new HttpClient(short.gatewayUrl);
       await api.post('/auth/register', user);
@@ -343,6 +343,31 @@ describe('Token lifecycle', () => {
       expect((await api.post('/auth/refresh', { refreshToken: pair.refreshToken })).status).toBe(
         401,
       );
+    });
+
+    it('should give service tokens no longer a life than ACCESS_TOKEN_TTL, which every process allows', async () => {
+      const shortNc = await connect({ servers: shortNats.url });
+      try {
+        const reply = await natsRequest(shortNc, 'auth.service-token', {
+          service: 'orders',
+          secret: short.serviceSecrets.orders,
+        });
+        expect(reply.err ?? undefined).toBeUndefined();
+        const { accessToken, expiresIn } = reply.response as {
+          accessToken: string;
+          expiresIn: number;
+        };
+        const { claims } = TokenFactory.decode(accessToken);
+        expect(expiresIn).toBe(120);
+        expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(120);
+        // verified at the gateway and at profile (not 401), then refused for its role there
+        expect((await api.get('/profile/me', accessToken)).status).toBe(403);
+        expect((await natsRequest(shortNc, 'profile.get', {}, accessToken)).err).toMatchObject({
+          statusCode: 403,
+        });
+      } finally {
+        await shortNc.close();
+      }
     });
   });
 });

@@ -1,24 +1,31 @@
-import { Injectable, Logger } from '@nestjs/common';
-import type { OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Events } from '@baton/contracts';
+import { BATON_AUTH_OPTIONS } from './auth.constants';
+import type { BatonAuthOptions } from './baton-auth.options';
 import { BatonClient } from './client/baton-client';
 import { KeyStore } from './keys/key-store';
 import { RevocationStore } from './revocation/revocation-store';
 
 const INITIAL_JWKS_WAIT_MS = 2000;
+const DEFAULT_JWKS_REFRESH_INTERVAL_MS = 300_000;
 
 /**
  * Start-up of the auth machinery: the service accepts no traffic before its copy of the
- * revocation list is complete; keys are fetched at once and again whenever auth rotates them.
+ * revocation list is complete; keys are fetched at once, again whenever auth rotates them, and
+ * every `jwksRefreshIntervalMs` besides, so that a key auth stopped publishing is dropped even when
+ * its announcement was missed.
  */
 @Injectable()
-export class AuthRuntime implements OnModuleInit, OnApplicationBootstrap {
+export class AuthRuntime implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('BatonAuth');
+  private refresher?: NodeJS.Timeout;
 
   constructor(
     private readonly client: BatonClient,
     private readonly keys: KeyStore,
     private readonly revocations: RevocationStore,
+    @Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -40,5 +47,13 @@ export class AuthRuntime implements OnModuleInit, OnApplicationBootstrap {
       new Promise((resolve) => (timer = setTimeout(resolve, INITIAL_JWKS_WAIT_MS))),
     ]);
     clearTimeout(timer);
+    this.refresher = setInterval(
+      () => void this.keys.refresh(),
+      this.options.jwksRefreshIntervalMs ?? DEFAULT_JWKS_REFRESH_INTERVAL_MS,
+    ).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.refresher);
   }
 }

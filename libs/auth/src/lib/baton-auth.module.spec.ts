@@ -228,6 +228,10 @@ const REFUSED: Array<[string, () => string | undefined]> = [
     () => bearer(trusted.sign({ claims: trusted.claims({ iat: now() - 400, exp: now() - 45 }) })),
   ],
   [
+    'a token that lives longer than ACCESS_TOKEN_TTL (a year)',
+    () => bearer(trusted.sign({ claims: trusted.claims({ exp: now() + 365 * 86_400 }) })),
+  ],
+  [
     'a token not yet valid (nbf beyond 30 s)',
     () => bearer(trusted.sign({ claims: trusted.claims({ nbf: now() + 60 }) })),
   ],

@@ -70,6 +70,7 @@ export class BatonAuthModule implements NestModule {
       requestTimeoutMs: env.NATS_REQUEST_TIMEOUT_MS,
       accessTokenTtl: env.ACCESS_TOKEN_TTL,
       jwksRefetchIntervalMs: 10_000,
+      jwksRefreshIntervalMs: env.JWKS_REFRESH_INTERVAL_MS,
       serviceSecret: env.SERVICE_SECRET,
       verifiedTokenCacheSize: env.VERIFIED_TOKEN_CACHE_SIZE,
       revocationReplicas: env.NATS_KV_REPLICAS,

@@ -13,6 +13,11 @@ export interface BatonAuthOptions {
   accessTokenTtl: number;
   /** The least time between two JWKS fetches caused by unknown `kid`s, in milliseconds. */
   jwksRefetchIntervalMs: number;
+  /**
+   * How often the JWKS is fetched again whatever the tokens name, in milliseconds (default five
+   * minutes): a key auth stopped publishing is dropped by then.
+   */
+  jwksRefreshIntervalMs?: number;
   serviceSecret?: string;
   /** How many verified tokens to remember (0 turns the cache off). */
   verifiedTokenCacheSize: number;

@@ -69,13 +69,15 @@ export class TokensService {
 
   /** A token for a service acting on its own behalf: `sub: svc:<name>`, role `service`. */
   async serviceToken(service: string): Promise<{ accessToken: string; expiresIn: number }> {
+    // never longer than ACCESS_TOKEN_TTL, which verifiers allow no token to outlive
+    const ttl = Math.min(SERVICE_TOKEN_TTL, this.env.ACCESS_TOKEN_TTL);
     const accessToken = await this.signAccessToken(
       `svc:${service}`,
       ['service'],
       randomUUID(),
-      SERVICE_TOKEN_TTL,
+      ttl,
     );
-    return { accessToken, expiresIn: SERVICE_TOKEN_TTL };
+    return { accessToken, expiresIn: ttl };
   }
 
   /** A new login session with its first token pair. */

@@ -112,6 +112,13 @@ export class AuthEnv {
   @Max(86_400)
   ACCESS_TOKEN_TTL = 900;
 
+  /** How often each process fetches the JWKS again, so that a key auth no longer publishes is dropped. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  JWKS_REFRESH_INTERVAL_MS = 300_000;
+
   /** How many verified tokens each process remembers (0 turns the cache off). */
   @Type(() => Number)
   @IsInt()

@@ -39,6 +39,11 @@ export class VerifiedTokenCache {
     this.entries.set(token, principal);
   }
 
+  /** Forgets every token (their keys changed: each is verified again on its next use). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -28,11 +28,17 @@ export class KeyStore {
   private lastFetch = 0;
   private lastFetchOk = false;
   private inflight?: Promise<void>;
+  private readonly removedListeners: Array<() => void> = [];
 
   constructor(
     private source: JwksSource,
     @Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions,
   ) {}
+
+  /** Calls `listener` whenever a fetch drops a key the store held (auth stopped publishing it). */
+  onKeysRemoved(listener: () => void): void {
+    this.removedListeners.push(listener);
+  }
 
   /** Takes keys from another source (the auth service reads its own). */
   useSource(source: JwksSource): void {
@@ -109,7 +115,13 @@ export class KeyStore {
         next.set(jwk.kid, key);
       }
     }
+    const removed = [...this.keys.keys()].some((kid) => !next.has(kid));
     this.keys = next;
+    if (removed) {
+      for (const listener of this.removedListeners) {
+        listener();
+      }
+    }
   }
 
   private toKey(jwk: PublicJwk): VerificationKey | undefined {

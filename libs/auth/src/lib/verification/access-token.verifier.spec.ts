@@ -28,14 +28,24 @@ const options = (cacheSize: number): BatonAuthOptions => ({
 
 async function verifierWith(cacheSize: number, signer = factory) {
   const opts = options(cacheSize);
-  const jwks = signer.jwks() as unknown as Jwks;
+  let jwks = signer.jwks() as unknown as Jwks;
   const keys = new KeyStore({ fetchJwks: () => Promise.resolve(jwks) }, opts);
   await keys.refresh();
   const revocations = new RevocationStore(opts);
   // a copy known to be complete (and empty), without a bucket to watch
   (revocations as unknown as { current: boolean }).current = true;
   const cache = new VerifiedTokenCache(opts);
-  return { sut: new AccessTokenVerifier(keys, revocations, cache, opts), cache, revocations };
+  /** Auth publishes `next` from now on, and the verifier's key store has fetched it. */
+  const publish = async (next: Jwks) => {
+    jwks = next;
+    await keys.refresh();
+  };
+  return {
+    sut: new AccessTokenVerifier(keys, revocations, cache, opts),
+    cache,
+    revocations,
+    publish,
+  };
 }
 
 /** What verifying `token` threw or rejected with (undefined when it verified). */
@@ -138,6 +148,43 @@ describe(AccessTokenVerifier.name, () => {
     const { jti } = TokenFactory.decode(token).claims as { jti: string };
     jest.spyOn(revocations, 'isRevoked').mockImplementation((revoked) => revoked === jti);
     expect(await refusal(sut, token)).toMatchObject({ status: 401 });
+    expect(cache.size).toBe(1);
+  });
+
+  it('should refuse a token that claims to live longer than ACCESS_TOKEN_TTL, and take one that lives exactly that long', async () => {
+    const { sut } = await verifierWith(0);
+    const iat = Math.floor(Date.now() / 1000);
+
+    expect(
+      await sut.verify(factory.sign({ claims: factory.claims({ iat, exp: iat + 900 }) })),
+    ).toBeDefined();
+    expect(
+      await refusal(sut, factory.sign({ claims: factory.claims({ iat, exp: iat + 901 }) })),
+    ).toMatchObject({ message: 'lives longer than ACCESS_TOKEN_TTL' });
+  });
+
+  it('should forget the tokens it verified once their key is no longer published, and refuse them', async () => {
+    const { sut, cache, publish } = await verifierWith(100);
+    const token = factory.sign();
+    await sut.verify(token);
+    expect(cache.size).toBe(1);
+
+    const next = new TokenFactory();
+    await publish(next.jwks() as unknown as Jwks);
+
+    expect(cache.size).toBe(0);
+    expect(await refusal(sut, token)).toMatchObject({ message: 'unknown kid' });
+    expect(await sut.verify(next.sign())).toBeDefined();
+  });
+
+  it('should keep the tokens it verified when a fetch only adds a key', async () => {
+    const { sut, cache, publish } = await verifierWith(100);
+    const token = factory.sign();
+    await sut.verify(token);
+
+    const next = new TokenFactory();
+    await publish({ keys: [...factory.jwks().keys, ...next.jwks().keys] } as unknown as Jwks);
+
     expect(cache.size).toBe(1);
   });
 

@@ -54,7 +54,10 @@ export class AccessTokenVerifier {
     private readonly revocations: RevocationStore,
     private readonly verified: VerifiedTokenCache,
     @Inject(BATON_AUTH_OPTIONS) private readonly options: BatonAuthOptions,
-  ) {}
+  ) {
+    // A token verified with a key auth no longer publishes is verified again, and refused.
+    keys.onKeysRemoved(() => verified.clear());
+  }
 
   /** How many token headers are remembered (bounded). */
   get rememberedHeaders(): number {
@@ -150,6 +153,11 @@ export class AccessTokenVerifier {
     }
     if (!isString(sub) || !isString(jti) || !isString(sid) || !isTime(iat) || !isTime(exp)) {
       throw new TokenRejected('missing claim');
+    }
+    // Auth issues none longer; revocations are kept only that long, so a longer one would outlive
+    // its revocation.
+    if (exp - iat > this.options.accessTokenTtl) {
+      throw new TokenRejected('lives longer than ACCESS_TOKEN_TTL');
     }
     const now = Date.now() / 1000;
     if (exp + MAX_CLOCK_SKEW_SECONDS <= now) {
