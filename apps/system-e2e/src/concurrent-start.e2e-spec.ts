@@ -59,6 +59,7 @@ describe('two auth replicas starting at once on an empty store', () => {
       'AuditEventActor1732400000000',
       'OneCurrentSigningKey1795397271517',
       'LoginThrottle1796416875909',
+      'EraseRetiredPrivateKeys1796419145507',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import {
   createTestDatabase,
   HttpClient,
+  queryServiceDb,
   startNatsServer,
   startSystem,
   TokenFactory,
@@ -124,6 +125,16 @@ describe('Signing algorithms (JWT_ALG)', () => {
       ]),
     );
     expect(keys.some((k) => 'd' in k)).toBe(false);
+    // the ES256 key is retired: its public JWK verifies what it signed, its private key is gone
+    const rows = await queryServiceDb<{ alg: string; private_key: string; retired_at: unknown }>(
+      db,
+      'auth',
+      'SELECT alg, private_key, retired_at FROM signing_keys ORDER BY created_at',
+    );
+    expect(rows.map((r) => [r.alg, r.retired_at === null, r.private_key === ''])).toEqual([
+      ['ES256', false, true],
+      ['EdDSA', true, false],
+    ]);
 
     await usableEverywhere(edToken);
     // Signed before the switch, still within its lifetime: still good at every hop.

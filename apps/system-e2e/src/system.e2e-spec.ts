@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NatsConnection } from 'nats';
-import { bootSystem, natsRequest, SERVICES, TokenFactory } from '@baton/testing';
+import { bootSystem, natsRequest, queryServiceDb, SERVICES, TokenFactory } from '@baton/testing';
 import type { BootedSystem, HttpClient, RunningSystem } from '@baton/testing';
 
 /**
@@ -35,6 +35,14 @@ describe('Baton end to end', () => {
     });
     ({ system, http, nc } = booted);
   });
+  const privateKeyOf = async (kid: unknown) =>
+    (
+      await queryServiceDb<{ private_key: string }>(
+        booted.db,
+        'auth',
+        `SELECT private_key FROM signing_keys WHERE kid = '${String(kid)}'`,
+      )
+    )[0]?.private_key;
 
   afterAll(async () => {
     await booted?.stop();
@@ -466,6 +474,9 @@ describe('Baton end to end', () => {
       expect(jwks.body.keys.map((k: { kid: string }) => k.kid)).toEqual(
         expect.arrayContaining([oldKid, rotated.body.kid]),
       );
+      // the retired key signs no more: its private key is erased, and only the new one keeps its
+      expect(await privateKeyOf(oldKid)).toBe('');
+      expect(await privateKeyOf(rotated.body.kid)).toContain('PRIVATE KEY');
     });
 
     it('should revoke every session of a user on POST /admin/users/:id/revoke', async () => {

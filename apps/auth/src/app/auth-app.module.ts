@@ -14,6 +14,7 @@ import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initi
 import { AuditEventActor1732400000000 } from './migrations/1732400000000-audit-event-actor';
 import { OneCurrentSigningKey1795397271517 } from './migrations/1795397271517-one-current-signing-key';
 import { LoginThrottle1796416875909 } from './migrations/1796416875909-login-throttle';
+import { EraseRetiredPrivateKeys1796419145507 } from './migrations/1796419145507-erase-retired-private-keys';
 import { ServiceCredentials } from './tokens/service-credentials.service';
 import { TokensService } from './tokens/tokens.service';
 import { LoginThrottle } from './users/login-throttle.service';
@@ -30,6 +31,7 @@ import { UsersService } from './users/users.service';
       AuditEventActor1732400000000,
       OneCurrentSigningKey1795397271517,
       LoginThrottle1796416875909,
+      EraseRetiredPrivateKeys1796419145507,
     ]),
     TypeOrmModule.forFeature(AUTH_ENTITIES),
   ],

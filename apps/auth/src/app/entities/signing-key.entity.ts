@@ -16,7 +16,10 @@ export class SigningKeyEntity {
   @Column({ name: 'public_jwk', type: 'text' })
   publicJwk: string;
 
-  /** PKCS#8 PEM, or `enc:v1:…` when a key-encryption secret is configured. */
+  /**
+   * PKCS#8 PEM, or `enc:v1:…` when a key-encryption secret is configured; empty once the key is
+   * retired, as a retired key never signs again.
+   */
   @Column({ name: 'private_key', type: 'text' })
   privateKey: string;
 

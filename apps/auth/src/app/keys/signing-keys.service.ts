@@ -22,6 +22,15 @@ export interface SigningKey {
 const RETIRED_MARGIN_MS = 60_000;
 
 /**
+ * What retiring the current key writes: the time, and the private key erased. A retired key never
+ * signs again; its public JWK stays, published until its tokens have expired.
+ */
+const RETIRE = (): Pick<SigningKeyEntity, 'retiredAt' | 'privateKey'> => ({
+  retiredAt: new Date(),
+  privateKey: '',
+});
+
+/**
  * The signing keys. The current one signs; retired ones stay published until every token they
  * signed has expired. Keys are created on first start and kept in the auth database, encrypted
  * when KEY_ENCRYPTION_SECRET is set. Private keys never leave this service.
@@ -80,7 +89,7 @@ export class SigningKeysService implements OnModuleInit {
     // other, instead of the second breaking the single-current-key index.
     await runExclusive(this.keys.manager.connection, async (tx) => {
       const repo = tx.getRepository(SigningKeyEntity);
-      await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+      await repo.update({ retiredAt: IsNull() }, RETIRE());
       await repo.insert(next);
     });
     const kid = next.kid;
@@ -133,7 +142,7 @@ export class SigningKeysService implements OnModuleInit {
     const rows = await runExclusive(this.keys.manager.connection, async (tx) => {
       const repo = tx.getRepository(SigningKeyEntity);
       if (!this.hasCurrentKey(await repo.find({ order: { createdAt: 'DESC' } }))) {
-        await repo.update({ retiredAt: IsNull() }, { retiredAt: new Date() });
+        await repo.update({ retiredAt: IsNull() }, RETIRE());
         await repo.insert(next);
         created = true;
       }
