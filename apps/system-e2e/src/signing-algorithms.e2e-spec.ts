@@ -5,6 +5,7 @@ import {
   startNatsServer,
   startSystem,
   TokenFactory,
+  updateServiceDb,
 } from '@baton/testing';
 import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
 import { Events } from '@baton/contracts';
@@ -167,5 +168,60 @@ describe('Signing algorithms (JWT_ALG)', () => {
     expect(system.logs.auth.join('')).toContain('JWT_ALG must be RS256, ES256 or EdDSA');
     authEnv['JWT_ALG'] = 'EdDSA';
     await system.start('auth');
+  });
+
+  it('should replace a key KEY_ROTATION_DAYS old when auth starts, announce it, and keep its tokens good', async () => {
+    const before = await login();
+    const oldKid = TokenFactory.decode(before).header['kid'];
+    await system.stop('auth');
+    const madeAt = new Date(Date.now() - 91 * 86_400_000);
+    // TypeORM's own format for SQLite datetime columns
+    const stored =
+      db.kind === 'sqlite' ? madeAt.toISOString().replace('T', ' ').slice(0, -1) : madeAt;
+    expect(
+      await updateServiceDb(
+        db,
+        'auth',
+        'UPDATE signing_keys SET created_at = $1 WHERE retired_at IS NULL',
+        [stored],
+      ),
+    ).toBe(1);
+    const nc = await connect({ servers: nats.url });
+    const announced = new Promise<unknown>((resolve) => {
+      nc.subscribe(Events.keysRotated, {
+        max: 1,
+        callback: (_err, msg) => resolve((JSON.parse(msg.string()) as { data: unknown }).data),
+      });
+    });
+    await nc.flush();
+
+    await system.start('auth');
+    await system.healthy();
+
+    const announcement = await Promise.race([
+      announced,
+      new Promise((resolve) => setTimeout(() => resolve('no rotation announced in 10 s'), 10_000)),
+    ]);
+    await nc.close();
+    expect(announcement).toEqual({ kid: expect.any(String) });
+    const { kid } = announcement as { kid: string };
+    expect(kid).not.toBe(oldKid);
+    const after = await login();
+    expect(TokenFactory.decode(after).header['kid']).toBe(kid);
+    expect((await publishedKeys()).map((k) => k.kid)).toEqual(
+      expect.arrayContaining([oldKid, kid]),
+    );
+    await usableEverywhere(after);
+    await usableEverywhere(before);
+    const audited = await queryServiceDb<{ detail: string }>(
+      db,
+      'auth',
+      "SELECT detail FROM audit_events WHERE type = 'keys.rotated'",
+    );
+    expect(audited.map((e) => JSON.parse(String(e.detail)) as unknown)).toContainEqual({
+      kid,
+      scheduled: true,
+    });
+    expect(system.logs.auth.join('')).toContain('days old (KEY_ROTATION_DAYS)');
   });
 });

@@ -8,6 +8,7 @@ import { AuditService } from './audit/audit.service';
 import { AdminController, AuthController } from './auth.controller';
 import { AUTH_ENV, loadAuthServiceEnv } from './auth.env';
 import { AUTH_ENTITIES } from './entities';
+import { KeyRotation } from './keys/key-rotation.service';
 import { LocalJwksSource, LocalServiceTokenSource } from './keys/local-key.sources';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { InitialAuthSchema1732300000000 } from './migrations/1732300000000-initial-auth-schema';
@@ -50,6 +51,7 @@ import { UsersService } from './users/users.service';
     LoginThrottle,
     RegistrationThrottle,
     SigningKeysService,
+    KeyRotation,
     TokensService,
     UsersService,
     ServiceCredentials,

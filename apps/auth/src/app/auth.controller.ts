@@ -12,10 +12,10 @@ import {
   UserIdDto,
 } from '@baton/contracts';
 import type { AuditEventView, Jwks, TokenPair, UserView } from '@baton/contracts';
-import { BatonClient, CurrentUser, KeyStore, Public, Roles } from '@baton/auth';
+import { CurrentUser, Public, Roles } from '@baton/auth';
 import type { Principal } from '@baton/auth';
-import { Events } from '@baton/contracts';
 import { AuditService } from './audit/audit.service';
+import { KeyRotation } from './keys/key-rotation.service';
 import { SigningKeysService } from './keys/signing-keys.service';
 import { ServiceCredentials } from './tokens/service-credentials.service';
 import { TokensService } from './tokens/tokens.service';
@@ -84,9 +84,7 @@ export class AdminController {
   constructor(
     private readonly users: UsersService,
     private readonly audit: AuditService,
-    private readonly signingKeys: SigningKeysService,
-    private readonly verificationKeys: KeyStore,
-    private readonly client: BatonClient,
+    private readonly keyRotation: KeyRotation,
   ) {}
 
   @MessagePattern(Subjects.auth.admin.setRoles)
@@ -106,10 +104,6 @@ export class AdminController {
 
   @MessagePattern(Subjects.auth.admin.rotateKeys)
   async rotateKeys(): Promise<{ kid: string }> {
-    const kid = await this.signingKeys.rotate();
-    await this.verificationKeys.refresh();
-    await this.audit.record({ type: 'keys.rotated', detail: { kid } });
-    await this.client.emit(Events.keysRotated, { kid }, { asService: true });
-    return { kid };
+    return { kid: await this.keyRotation.rotate() };
   }
 }

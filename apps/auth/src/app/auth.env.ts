@@ -35,6 +35,13 @@ export class AuthServiceEnv extends AuthEnv {
   @Max(31_536_000)
   SESSION_MAX_TTL = 30 * 86_400;
 
+  /** A signing key this many days old is replaced by a new one; 0 rotates only when asked. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  KEY_ROTATION_DAYS = 90;
+
   /** Audit events older than this many days are deleted; 0 keeps them all. */
   @Type(() => Number)
   @IsInt()

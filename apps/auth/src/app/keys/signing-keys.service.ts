@@ -84,18 +84,48 @@ export class SigningKeysService implements OnModuleInit {
   /** Makes a new key current; the old ones keep verifying until their tokens expire. */
   async rotate(): Promise<string> {
     await this.ready();
-    const next = this.generate();
-    // Under the store's lock, so that rotations on two replicas at once both succeed, one after the
-    // other, instead of the second breaking the single-current-key index.
-    await runExclusive(this.keys.manager.connection, async (tx) => {
-      const repo = tx.getRepository(SigningKeyEntity);
-      await repo.update({ retiredAt: IsNull() }, RETIRE());
-      await repo.insert(next);
-    });
-    const kid = next.kid;
-    await this.load();
+    const kid = (await this.replaceCurrent(() => true)) as string;
     this.logger.log(`signing key rotated; current kid ${kid}`);
     return kid;
+  }
+
+  /**
+   * Makes a new key current when the current one was made `maxAgeMs` or more before `now`, and
+   * returns its kid; undefined when the key is younger, or another replica has just replaced it.
+   */
+  async rotateIfOlderThan(maxAgeMs: number, now = Date.now()): Promise<string | undefined> {
+    await this.ready();
+    const due = (rows: SigningKeyEntity[]) =>
+      rows.some((k) => new Date(k.createdAt).getTime() <= now - maxAgeMs);
+    if (!due(await this.keys.findBy({ retiredAt: IsNull() }))) {
+      return undefined;
+    }
+    return this.replaceCurrent(due);
+  }
+
+  /**
+   * Retires the current key and inserts a new one if `still` holds for the current keys, both under
+   * the store's lock: rotations on two replicas at once neither break the single-current-key index
+   * nor, when `still` re-checks what made one due, both rotate. Returns the new kid, if any.
+   */
+  private async replaceCurrent(
+    still: (current: SigningKeyEntity[]) => boolean,
+  ): Promise<string | undefined> {
+    const next = this.generate(); // slow (RSA): made before taking the lock
+    const replaced = await runExclusive(this.keys.manager.connection, async (tx) => {
+      const repo = tx.getRepository(SigningKeyEntity);
+      if (!still(await repo.findBy({ retiredAt: IsNull() }))) {
+        return false;
+      }
+      await repo.update({ retiredAt: IsNull() }, RETIRE());
+      await repo.insert(next);
+      return true;
+    });
+    if (!replaced) {
+      return undefined;
+    }
+    await this.load();
+    return next.kid;
   }
 
   /** Re-reads the keys (another replica rotated them). */
