@@ -109,7 +109,8 @@ function guardFor(jwks, cacheSize, lib = require('@baton/auth')) {
     audience: 'baton',
     algorithms: ALGORITHM_ALLOWLIST,
     jwksRefetchIntervalMs: 10_000,
-    accessTokenTtl: 900,
+    // as long as the tokens of setup() live (an hour), so that none expires during a run
+    accessTokenTtl: 3600,
     verifiedTokenCacheSize: cacheSize,
   };
   const keys = new KeyStore({ fetchJwks: async () => jwks }, options);
