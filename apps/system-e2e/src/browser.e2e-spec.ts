@@ -5,7 +5,13 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { createTestDatabase, startNatsServer, startSystem, workspaceRoot } from '@baton/testing';
+import {
+  createTestDatabase,
+  makeSelfSignedCertificate,
+  startNatsServer,
+  startSystem,
+  workspaceRoot,
+} from '@baton/testing';
 import type { NatsServerHandle, RunningSystem, TestDatabase } from '@baton/testing';
 
 /** A Set-Cookie header, split into its value and its attributes (lower-cased names). */
@@ -332,19 +338,10 @@ describe('Browser clients', () => {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'baton-tls-'));
       for (const name of ['', 'renewed-']) {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-keyout',
-            join(dir, `${name}key.pem`),
-          ].concat(['-out', join(dir, `${name}cert.pem`), '-days', '1', '-subj', '/CN=localhost']),
-          { stdio: 'ignore' },
-        );
+        makeSelfSignedCertificate({
+          cert: join(dir, `${name}cert.pem`),
+          key: join(dir, `${name}key.pem`),
+        });
       }
       cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
       nats = await startNatsServer();

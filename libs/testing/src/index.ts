@@ -13,3 +13,4 @@ export * from './lib/boot';
 export * from './lib/log-leaks';
 export * from './lib/store-gate';
 export * from './lib/wait-for';
+export * from './lib/self-signed-certificate';

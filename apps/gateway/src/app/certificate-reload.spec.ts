@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -7,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { makeSelfSignedCertificate } from '@baton/testing';
 import { CertificateReloader, readTlsPair } from './certificate-reload';
 import type { TlsFiles, TlsPair } from './certificate-reload';
 
@@ -14,21 +14,7 @@ import type { TlsFiles, TlsPair } from './certificate-reload';
 
 const makePair = (dir: string, name: string): TlsFiles => {
   const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      files.key,
-      '-out',
-      files.cert,
-    ].concat(['-days', '1', '-subj', `/CN=${name}.localhost`]),
-    { stdio: 'ignore' },
-  );
+  makeSelfSignedCertificate(files, `${name}.localhost`);
   return files;
 };
 

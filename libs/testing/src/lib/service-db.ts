@@ -3,20 +3,18 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import type { TestDatabase } from './test-database';
 
-/**
- * Runs a read-only query in one service's own store, to check what it wrote (SQLite file or
- * PostgreSQL schema). Use `$1`-style placeholders; they are translated for SQLite.
- */
-export async function queryServiceDb<T = Record<string, unknown>>(
+/** Runs `sqlite` on the service's SQLite file, or `postgres` in its PostgreSQL schema. */
+async function onServiceDb<T>(
   db: TestDatabase,
   service: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
+  readonly: boolean,
+  sqlite: (file: Database.Database) => T,
+  postgres: (client: Client) => Promise<T>,
+): Promise<T> {
   if (db.kind === 'sqlite') {
-    const file = new Database(join(db.env['DATA_DIR'], `${service}.sqlite`), { readonly: true });
+    const file = new Database(join(db.env['DATA_DIR'], `${service}.sqlite`), { readonly });
     try {
-      return file.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as T[];
+      return sqlite(file);
     } finally {
       file.close();
     }
@@ -25,10 +23,31 @@ export async function queryServiceDb<T = Record<string, unknown>>(
   await client.connect();
   try {
     await client.query(`SET search_path TO "${service.replace(/-/g, '_')}"`);
-    return (await client.query(sql, params)).rows as T[];
+    return await postgres(client);
   } finally {
     await client.end();
   }
+}
+
+const forSqlite = (sql: string): string => sql.replace(/\$\d+/g, '?');
+
+/**
+ * Runs a read-only query in one service's own store, to check what it wrote (SQLite file or
+ * PostgreSQL schema). Use `$1`-style placeholders; they are translated for SQLite.
+ */
+export function queryServiceDb<T = Record<string, unknown>>(
+  db: TestDatabase,
+  service: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return onServiceDb(
+    db,
+    service,
+    true,
+    (file) => file.prepare(forSqlite(sql)).all(...params) as T[],
+    async (client) => (await client.query(sql, params)).rows as T[],
+  );
 }
 
 /**
@@ -36,26 +55,17 @@ export async function queryServiceDb<T = Record<string, unknown>>(
  * made long ago): run it while the service is stopped. `$1`-style placeholders, as above; returns
  * how many rows changed.
  */
-export async function updateServiceDb(
+export function updateServiceDb(
   db: TestDatabase,
   service: string,
   sql: string,
   params: unknown[] = [],
 ): Promise<number> {
-  if (db.kind === 'sqlite') {
-    const file = new Database(join(db.env['DATA_DIR'], `${service}.sqlite`));
-    try {
-      return file.prepare(sql.replace(/\$\d+/g, '?')).run(...params).changes;
-    } finally {
-      file.close();
-    }
-  }
-  const client = new Client({ connectionString: db.env['DATABASE_URL'] });
-  await client.connect();
-  try {
-    await client.query(`SET search_path TO "${service.replace(/-/g, '_')}"`);
-    return (await client.query(sql, params)).rowCount ?? 0;
-  } finally {
-    await client.end();
-  }
+  return onServiceDb(
+    db,
+    service,
+    false,
+    (file) => file.prepare(forSqlite(sql)).run(...params).changes,
+    async (client) => (await client.query(sql, params)).rowCount ?? 0,
+  );
 }
