@@ -16,8 +16,8 @@ export class RegistrationThrottle {
   constructor(private readonly counts: ThrottleCounts) {}
 
   /**
-   * Counts a registration from `address` and returns 0 when it may go ahead, or the seconds to
-   * wait. Without an address (no client behind it) nothing is counted.
+   * Counts a registration from `clientAddress` (an IPv6 one as its /64) and returns 0 when it may
+   * go ahead, or the seconds to wait. Without an address (no client behind it) nothing is counted.
    */
   async attempt(clientAddress: string | undefined): Promise<number> {
     if (!clientAddress) {
