@@ -119,6 +119,28 @@ describe('call context', () => {
       });
     });
 
+    it.each([
+      ['IPv4', '203.0.113.9'],
+      ['IPv6', '2001:db8::1'],
+      ['IPv4-mapped IPv6', '::ffff:203.0.113.9'],
+    ])('should take an %s client address as it came', async (_label, address) => {
+      const seen = await seenBy(rpcContext({ 'x-client-ip': address }));
+
+      expect(seen?.clientIp).toBe(address);
+    });
+
+    it.each([
+      ['empty', ''],
+      ['a host name', 'gateway.internal'],
+      ['two addresses', '203.0.113.9, 198.51.100.4'],
+      ['an address and a port', '203.0.113.9:443'],
+      ['a long string', `203.0.113.9${'x'.repeat(5000)}`],
+    ])('should take a client address that is not one (%s) as none', async (_label, value) => {
+      const seen = await seenBy(rpcContext({ 'x-client-ip': value }));
+
+      expect(seen?.clientIp).toBeUndefined();
+    });
+
     it('should give a message without headers a fresh request id and no token', async () => {
       const nats = new NatsContext(['orders.create', undefined]);
       const ctx = new ExecutionContextHost(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ExecutionContext, NestMiddleware } from '@nestjs/common';
 import type { NatsContext } from '@nestjs/microservices';
+import { isIP } from 'node:net';
 import type { MsgHdrs } from 'nats';
 import { Headers } from '@baton/contracts';
 import type { Authenticated } from './principal-slot';
@@ -13,6 +14,14 @@ interface HttpRequestLike {
 }
 
 /**
+ * The client address a message carries, when it is an IP address (as the gateway sends): anything
+ * else, which no Baton process sends, counts as none rather than reaching the throttles or the
+ * audit log.
+ */
+const clientIpFrom = (value: string | undefined): string | undefined =>
+  value && isIP(value) !== 0 ? value : undefined;
+
+/**
  * The call context of a request or message: the request id and client address it came with and,
  * once the guard has verified it, the caller's token and principal.
  */
@@ -21,7 +30,7 @@ export function callContextOf(ctx: ExecutionContext, auth?: Authenticated): Call
     const headers = ctx.switchToRpc().getContext<NatsContext>().getHeaders() as MsgHdrs | undefined;
     return {
       requestId: requestIdFrom(headers?.get(Headers.requestId)),
-      clientIp: headers?.get(Headers.clientIp) || undefined,
+      clientIp: clientIpFrom(headers?.get(Headers.clientIp)),
       token: auth?.token,
       principal: auth?.principal,
     };
