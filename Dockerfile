@@ -16,7 +16,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 
 # --- build: all dependencies, then tsc into dist/ ----------------------------------------------
 FROM toolchain AS build
