@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { minVersion, satisfies } from 'semver';
+
+/*
+ * What package-lock.json installs must run where the services run, and run only the install
+ * scripts package.json allows (docs/operations.md, "Installing").
+ */
+
+interface Manifest {
+  engines?: { node?: unknown };
+  allowScripts?: Record<string, boolean>;
+  hasInstallScript?: boolean;
+}
+
+const root = join(__dirname, '../../../..');
+const read = <T>(file: string): T => JSON.parse(readFileSync(join(root, file), 'utf8')) as T;
+const manifest = read<Manifest>('package.json');
+const locked = Object.entries(
+  read<{ packages: Record<string, Manifest> }>('package-lock.json').packages,
+);
+const nameOf = (path: string): string => path.slice(path.lastIndexOf('node_modules/') + 13);
+
+describe('the Node.js versions package.json admits', () => {
+  const admitted = manifest.engines?.node as string;
+  const versions = [minVersion(admitted)?.version ?? '', process.versions.node];
+
+  it('should have a lowest one, and include the one running the tests', () => {
+    expect(versions[0]).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(satisfies(process.versions.node, admitted)).toBe(true);
+  });
+
+  it.each(versions)('should run every locked package on %s', (version) => {
+    const refusing = locked
+      .filter(([, pkg]) => typeof pkg.engines?.node === 'string')
+      .filter(([, pkg]) => !satisfies(version, pkg.engines?.node as string))
+      .map(([path, pkg]) => `${path} (${String(pkg.engines?.node)})`);
+
+    expect(locked.length).toBeGreaterThan(100);
+    expect(refusing).toEqual([]);
+  });
+});
+
+describe('the install scripts package.json allows', () => {
+  const allowed = manifest.allowScripts ?? {};
+  const withScripts = new Set(
+    locked.filter(([, pkg]) => pkg.hasInstallScript).map(([path]) => nameOf(path)),
+  );
+
+  it('should say, for every locked package with an install script, whether it runs', () => {
+    expect(withScripts.size).toBeGreaterThan(0);
+    expect([...withScripts].filter((name) => !(name in allowed))).toEqual([]);
+  });
+
+  it('should name only locked packages with an install script', () => {
+    expect(Object.keys(allowed).filter((name) => !withScripts.has(name))).toEqual([]);
+  });
+
+  it('should build the native modules the services load, and not run install telemetry', () => {
+    expect(allowed).toMatchObject({ argon2: true, 'better-sqlite3': true, '@scarf/scarf': false });
+  });
+});
