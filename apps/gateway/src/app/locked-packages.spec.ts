@@ -11,6 +11,7 @@ interface Manifest {
   engines?: { node?: unknown };
   allowScripts?: Record<string, boolean>;
   hasInstallScript?: boolean;
+  scarfSettings?: { enabled?: boolean };
 }
 
 const root = join(__dirname, '../../../..');
@@ -20,6 +21,8 @@ const locked = Object.entries(
   read<{ packages: Record<string, Manifest> }>('package-lock.json').packages,
 );
 const nameOf = (path: string): string => path.slice(path.lastIndexOf('node_modules/') + 13);
+/** The package an `allowScripts` entry names: `name` or `name@version` (`@scope/name@version`). */
+const entryName = (entry: string): string => entry.replace(/^(@?[^@]+)@.*$/, '$1');
 
 describe('the Node.js versions package.json admits', () => {
   const admitted = manifest.engines?.node as string;
@@ -42,7 +45,9 @@ describe('the Node.js versions package.json admits', () => {
 });
 
 describe('the install scripts package.json allows', () => {
-  const allowed = manifest.allowScripts ?? {};
+  const allowed = Object.fromEntries(
+    Object.entries(manifest.allowScripts ?? {}).map(([entry, runs]) => [entryName(entry), runs]),
+  );
   const withScripts = new Set(
     locked.filter(([, pkg]) => pkg.hasInstallScript).map(([path]) => nameOf(path)),
   );
@@ -58,5 +63,19 @@ describe('the install scripts package.json allows', () => {
 
   it('should build the native modules the services load, and not run install telemetry', () => {
     expect(allowed).toMatchObject({ argon2: true, 'better-sqlite3': true, '@scarf/scarf': false });
+  });
+
+  it('should turn install telemetry off where npm runs every script (npm 10)', () => {
+    expect(withScripts.has('@scarf/scarf')).toBe(true);
+    expect(manifest.scarfSettings).toEqual({ enabled: false });
+  });
+
+  it('should read an entry pinned to a version as the package it names', () => {
+    expect(['argon2@0.44.0', '@swc/core@1.15.3', '@scarf/scarf', 'nx'].map(entryName)).toEqual([
+      'argon2',
+      '@swc/core',
+      '@scarf/scarf',
+      'nx',
+    ]);
   });
 });
