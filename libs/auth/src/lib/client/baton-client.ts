@@ -72,8 +72,12 @@ export class BatonClient implements OnApplicationShutdown {
   /** Publishes an event; resolves once it has been handed to the NATS connection. */
   async emit(subject: string, data: unknown, options: SendOptions = {}): Promise<void> {
     const headers = await this.headersFor(options);
-    const nc = await this.connection();
-    nc.publish(subject, encode({ pattern: subject, data }), { headers });
+    // through the requests' queue, so that messages leave in the order they were given
+    await this.repliesOn(await this.connection()).publish(
+      subject,
+      encode({ pattern: subject, data }),
+      headers,
+    );
   }
 
   /** The underlying connection, for JetStream and plain subscriptions. */
@@ -95,6 +99,7 @@ export class BatonClient implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.replies?.flush();
     await this.client.close();
   }
 

@@ -119,4 +119,61 @@ describe(ReplyMux.name, () => {
     expect(sut.usable).toBe(false);
     expect(sut.size).toBe(0);
   });
+
+  it('should hand what it is given in one turn to the connection together, in order, after it', async () => {
+    const sut = new ReplyMux(nc);
+    const publish = jest.spyOn(nc, 'publish');
+    try {
+      const answers = [
+        sut.request('echo', text('one'), natsHeaders(), 2000),
+        sut.publish('held', text('event'), natsHeaders()),
+        sut.request('echo', text('two'), natsHeaders(), 2000),
+      ];
+
+      // nothing yet: the batch goes when this turn is over (setImmediate, ahead of this one)
+      expect(publish).not.toHaveBeenCalled();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(publish.mock.calls.map(([subject, data]) => [subject, read({ data } as Msg)])).toEqual(
+        [
+          ['echo', 'one'],
+          ['held', 'event'],
+          ['echo', 'two'],
+        ],
+      );
+      const [one, event, two] = await Promise.all(answers);
+      expect([read(one as Msg), event, read(two as Msg)]).toEqual(['one', undefined, 'two']);
+      await waitFor(() => held.length === 1);
+      expect(held[0].reply).toBeFalsy();
+    } finally {
+      publish.mockRestore();
+    }
+  });
+
+  it('should hand the batch over at once on flush()', () => {
+    const sut = new ReplyMux(nc);
+    const publish = jest.spyOn(nc, 'publish');
+    try {
+      const answer = sut.request('echo', text('now'), natsHeaders(), 2000);
+      sut.flush();
+
+      expect(publish).toHaveBeenCalledTimes(1);
+      return expect(answer.then(read)).resolves.toBe('now');
+    } finally {
+      publish.mockRestore();
+    }
+  });
+
+  it('should reject a request and an event that the connection refuses', async () => {
+    const own = await connect({ servers: nats.url });
+    const sut = new ReplyMux(own);
+    const request = sut.request('echo', text('x'), natsHeaders(), 60_000).catch((e) => e);
+    const event = sut.publish('held', text('x'), natsHeaders()).catch((e) => e);
+    // closed before the batch goes: publishing on a closed connection throws
+    await own.close();
+
+    expect(((await request) as NatsError).code).toBe(ErrorCode.ConnectionClosed);
+    expect(((await event) as NatsError).code).toBe(ErrorCode.ConnectionClosed);
+    expect(sut.size).toBe(0);
+    expect(held).toEqual([]);
+  });
 });
