@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { createHmac, randomUUID, sign } from 'node:crypto';
+import { keyPair } from '@baton/testing';
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -73,12 +74,7 @@ class Signer {
   readonly publicKey: KeyObject;
 
   constructor(readonly alg: 'RS256' | 'ES256' | 'EdDSA') {
-    const pair =
-      alg === 'RS256'
-        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : alg === 'ES256'
-          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-          : generateKeyPairSync('ed25519');
+    const pair = keyPair(alg);
     this.privateKey = pair.privateKey;
     this.publicKey = pair.publicKey;
   }

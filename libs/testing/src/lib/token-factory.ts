@@ -1,4 +1,11 @@
-import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 const b64url = (value: unknown): string =>
@@ -7,12 +14,33 @@ const b64url = (value: unknown): string =>
 /** The algorithms Baton signs with. */
 export type TokenAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
 
-const keyPair = (alg: TokenAlgorithm) =>
-  alg === 'RS256'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('ed25519');
+/**
+ * A fresh key pair for `alg`, as key objects of their own: on Node.js 20, exporting a JWK from the
+ * objects generateKeyPairSync returns can deadlock (see SigningKeysService.generate in apps/auth).
+ */
+export function keyPair(alg: TokenAlgorithm): { privateKey: KeyObject; publicKey: KeyObject } {
+  const pair =
+    alg === 'RS256'
+      ? generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'der' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+        })
+      : alg === 'ES256'
+        ? generateKeyPairSync('ec', {
+            namedCurve: 'P-256',
+            publicKeyEncoding: { type: 'spki', format: 'der' },
+            privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          })
+        : generateKeyPairSync('ed25519', {
+            publicKeyEncoding: { type: 'spki', format: 'der' },
+            privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+          });
+  return {
+    privateKey: createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: pair.publicKey, format: 'der', type: 'spki' }),
+  };
+}
 
 export interface TokenParts {
   header?: Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { IsNull } from 'typeorm';
 import type { Repository } from 'typeorm';
@@ -187,20 +187,34 @@ export class SigningKeysService implements OnModuleInit {
 
   private generate(): SigningKeyEntity {
     const alg = this.env.JWT_ALG;
-    const { privateKey, publicKey } =
+    // The pair comes back encoded, and the JWK is read from a key object of its own. On Node.js 20,
+    // exporting a JWK from the key objects generateKeyPairSync returns can deadlock the process: the
+    // export holds the key's lock while it allocates, and a garbage collection then finalizing the
+    // generation job takes the same lock (seen in a test run, stuck in ~KeyGenJob).
+    const { privateKey: pem, publicKey: der } =
       alg === 'RS256'
-        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        ? generateKeyPairSync('rsa', {
+            modulusLength: 2048,
+            publicKeyEncoding: { type: 'spki', format: 'der' },
+            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+          })
         : alg === 'ES256'
-          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-          : generateKeyPairSync('ed25519');
+          ? generateKeyPairSync('ec', {
+              namedCurve: 'P-256',
+              publicKeyEncoding: { type: 'spki', format: 'der' },
+              privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+            })
+          : generateKeyPairSync('ed25519', {
+              publicKeyEncoding: { type: 'spki', format: 'der' },
+              privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+            });
     const kid = randomBytes(12).toString('base64url');
     const jwk: PublicJwk = {
-      ...(publicKey.export({ format: 'jwk' }) as object),
+      ...createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ format: 'jwk' }),
       kid,
       alg,
       use: 'sig',
     } as PublicJwk;
-    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     return this.keys.create({
       kid,
       alg,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import type { Jwks } from '@baton/contracts';
+import { keyPair } from '@baton/testing';
 import { ALGORITHM_ALLOWLIST } from '../auth.constants';
 import type { BatonAuthOptions } from '../baton-auth.options';
 import { JwksSource } from './jwks.source';
@@ -22,9 +23,12 @@ const options: BatonAuthOptions = {
   verifiedTokenCacheSize: 0,
 };
 
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const ed = generateKeyPairSync('ed25519');
+const rsa = keyPair('RS256');
+const ec = keyPair('ES256');
+const ed = keyPair('EdDSA');
+/** A public key of its own (see keyPair in @baton/testing): its JWK export cannot deadlock. */
+const publicOnly = (der: Buffer): KeyObject =>
+  createPublicKey({ key: der, format: 'der', type: 'spki' });
 
 type Jwk = Record<string, unknown>;
 /** A JWK of `pair`'s public key marked `alg`, under `kid`, with `extra` over it. */
@@ -148,7 +152,15 @@ describe(KeyStore.name, () => {
       [
         'ES256 on a P-384 key',
         {
-          ...generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' }),
+          ...publicOnly(
+            generateKeyPairSync('ec', {
+              namedCurve: 'P-384',
+              publicKeyEncoding: { type: 'spki', format: 'der' },
+              privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+            }).publicKey,
+          ).export({
+            format: 'jwk',
+          }),
           kid: 'off',
           alg: 'ES256',
         },
@@ -158,7 +170,12 @@ describe(KeyStore.name, () => {
       [
         'EdDSA on an Ed448 key',
         {
-          ...generateKeyPairSync('ed448').publicKey.export({ format: 'jwk' }),
+          ...publicOnly(
+            generateKeyPairSync('ed448', {
+              publicKeyEncoding: { type: 'spki', format: 'der' },
+              privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+            }).publicKey,
+          ).export({ format: 'jwk' }),
           kid: 'off',
           alg: 'EdDSA',
         },
