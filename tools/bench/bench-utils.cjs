@@ -40,4 +40,20 @@ function writeResults(root, name, data, markdown) {
   writeFileSync(join(dir, `${name}.md`), markdown);
 }
 
-module.exports = { percentile, median, nsPerOp, machine, writeResults };
+/**
+ * Whether memory has stopped moving: for every process, its median RSS in each of the last
+ * `stretches` stretches of load lies within `tolerance` (a fraction) of the lowest of them.
+ * `history` holds one map of process to median RSS per stretch, oldest first. Several stretches,
+ * not two: a heap grows in steps, and two stretches can fall between the same two steps.
+ */
+function rssSettled(history, { stretches = 3, tolerance = 0.02 } = {}) {
+  if (history.length < stretches) return false;
+  const last = history.slice(-stretches);
+  return Object.keys(last[last.length - 1]).every((name) => {
+    const values = last.map((medians) => medians[name]);
+    if (!values.every((v) => v > 0)) return false;
+    return Math.max(...values) / Math.min(...values) - 1 <= tolerance;
+  });
+}
+
+module.exports = { percentile, median, nsPerOp, machine, writeResults, rssSettled };

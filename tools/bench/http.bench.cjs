@@ -18,7 +18,7 @@ const {
   startSystem,
   workspaceRoot,
 } = require('@baton/testing');
-const { median, writeResults } = require('./bench-utils.cjs');
+const { median, rssSettled, writeResults } = require('./bench-utils.cjs');
 const {
   cpuOf,
   idleRates,
@@ -33,6 +33,7 @@ const DURATION = Number(process.env.BENCH_DURATION || 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 10);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 120);
+const SOAK_WARMUP_MAX = Number(process.env.BENCH_SOAK_WARMUP_MAX ?? 120);
 const SIDE_ROUNDS = Number(process.env.BENCH_SIDE_ROUNDS ?? 5);
 const SIDE_SECONDS = Number(process.env.BENCH_SIDE_SECONDS || 3);
 const root = workspaceRoot();
@@ -183,9 +184,15 @@ async function sideBySide(systems) {
   };
 }
 
+/**
+ * Steady mixed load on `routes`, RSS sampled every 500 ms. The warm-up runs the same load in
+ * stretches of 10 s (a quarter of a soak shorter than 40 s) for at least 60 s and until every
+ * process's median RSS has held within 2% for three stretches, or for SOAK_WARMUP_MAX seconds: a
+ * process that sat idle through other routes' rounds has shrunk, and regrows for a minute or more,
+ * by steps that can be 20 s apart. A leak never settles, and then shows in the soak itself.
+ */
 async function soakTest(baseUrl, routes, pids) {
-  const warm = Math.min(20, SOAK / 4);
-  console.log(`soak: ${warm} s warm-up, then ${SOAK} s of mixed load`);
+  const stretch = Math.min(10, SOAK / 4);
   const mixed = (seconds) =>
     Promise.all(
       routes.map((r) =>
@@ -196,17 +203,35 @@ async function soakTest(baseUrl, routes, pids) {
         }),
       ),
     );
-  await mixed(warm);
+  const sampled = async (seconds) => {
+    const samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
+    const sampler = setInterval(() => {
+      for (const [k, pid] of Object.entries(pids)) samples[k].push(rssOf(pid));
+    }, 500);
+    await mixed(seconds);
+    clearInterval(sampler);
+    return samples;
+  };
+  const medians = (samples) =>
+    Object.fromEntries(Object.entries(samples).map(([k, values]) => [k, median(values)]));
+  const history = [];
+  let settled = false;
+  const least = Math.min(60, SOAK_WARMUP_MAX);
+  while (!settled && history.length * stretch < Math.max(3 * stretch, SOAK_WARMUP_MAX)) {
+    history.push(medians(await sampled(stretch)));
+    settled = history.length * stretch >= least && rssSettled(history);
+    const rss = Object.entries(history.at(-1)).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`);
+    console.log(`soak warm-up, ${history.length * stretch} s: median RSS MB ${rss.join(', ')}`);
+  }
+  const warmupSeconds = history.length * stretch;
+  console.log(
+    `soak: ${warmupSeconds} s warm-up (${settled ? 'RSS settled' : 'RSS still moving'}), then ${SOAK} s of mixed load`,
+  );
   // RSS rises and falls with every garbage collection: compare the median of the first and of the
-  // last fifth of the run (sampled every 500 ms), not two single readings.
-  const samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
-  const sampler = setInterval(() => {
-    for (const [k, pid] of Object.entries(pids)) samples[k].push(rssOf(pid));
-  }, 500);
-  await mixed(SOAK);
-  clearInterval(sampler);
+  // last fifth of the run, not two single readings.
+  const samples = await sampled(SOAK);
   const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
-  return Object.fromEntries(
+  const processes = Object.fromEntries(
     Object.entries(samples).map(([k, values]) => {
       const window = Math.max(1, Math.floor(values.length / 5));
       const before = median(values.slice(0, window));
@@ -223,6 +248,7 @@ async function soakTest(baseUrl, routes, pids) {
       ];
     }),
   );
+  return { warmupSeconds, leastSeconds: least, stretchSeconds: stretch, settled, processes };
 }
 
 /**
@@ -383,7 +409,7 @@ async function main() {
         })
       : [];
     const soakRows = shipped.soak
-      ? Object.entries(shipped.soak).map(
+      ? Object.entries(shipped.soak.processes).map(
           ([k, v]) =>
             `| ${k} | ${v.beforeMb} | ${v.afterMb} | ${(v.growth * 100).toFixed(1)} % | ${v.minMb} – ${v.maxMb} |`,
         )
@@ -416,7 +442,7 @@ async function main() {
         : []),
       ...(soakRows.length
         ? [
-            `Memory over ${SOAK} s of steady mixed load after warm-up (RSS sampled every 500 ms; before and after are the medians of the first and last fifth of the run):`,
+            `Memory over ${SOAK} s of steady mixed load after ${shipped.soak.warmupSeconds} s of it as a warm-up (at least ${shipped.soak.leastSeconds} s, ${shipped.soak.settled ? 'then until' : 'cut off at the limit before'} every process's median RSS in each of the last three ${shipped.soak.stretchSeconds} s stretches lay within 2% of the lowest of them; RSS sampled every 500 ms; before and after are the medians of the first and last fifth of the run):`,
             '',
             '| process | before MB | after MB | growth | range MB |',
             '|---|---|---|---|---|',
