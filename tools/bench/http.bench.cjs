@@ -214,23 +214,24 @@ async function soakTest(baseUrl, routes, pids) {
   };
   const medians = (samples) =>
     Object.fromEntries(Object.entries(samples).map(([k, values]) => [k, median(values)]));
+  const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
   const history = [];
   let settled = false;
+  let warmupSeconds = 0;
   const least = Math.min(60, SOAK_WARMUP_MAX);
-  while (!settled && history.length * stretch < Math.max(3 * stretch, SOAK_WARMUP_MAX)) {
+  while (!settled && warmupSeconds < Math.max(3 * stretch, SOAK_WARMUP_MAX)) {
     history.push(medians(await sampled(stretch)));
-    settled = history.length * stretch >= least && rssSettled(history);
-    const rss = Object.entries(history.at(-1)).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`);
-    console.log(`soak warm-up, ${history.length * stretch} s: median RSS MB ${rss.join(', ')}`);
+    warmupSeconds += stretch;
+    settled = warmupSeconds >= least && rssSettled(history);
+    const rss = Object.entries(history.at(-1)).map(([k, v]) => `${k} ${mb(v)}`);
+    console.log(`soak warm-up, ${warmupSeconds} s: median RSS MB ${rss.join(', ')}`);
   }
-  const warmupSeconds = history.length * stretch;
   console.log(
     `soak: ${warmupSeconds} s warm-up (${settled ? 'RSS settled' : 'RSS still moving'}), then ${SOAK} s of mixed load`,
   );
   // RSS rises and falls with every garbage collection: compare the median of the first and of the
   // last fifth of the run, not two single readings.
   const samples = await sampled(SOAK);
-  const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
   const processes = Object.fromEntries(
     Object.entries(samples).map(([k, values]) => {
       const window = Math.max(1, Math.floor(values.length / 5));
