@@ -56,4 +56,10 @@ function rssSettled(history, { stretches = 3, tolerance = 0.02 } = {}) {
   });
 }
 
-module.exports = { percentile, median, nsPerOp, machine, writeResults, rssSettled };
+/**
+ * How many cores a load kept busy: its CPU time per request (µs, every process it counts) times
+ * its requests per second. On this 2-core machine, 2 would be every core busy all the time.
+ */
+const busyCores = ({ total, rps }) => (total * rps) / 1e6;
+
+module.exports = { percentile, median, nsPerOp, machine, writeResults, rssSettled, busyCores };

@@ -1,5 +1,6 @@
-// The benchmarks' own arithmetic: what decides when the memory soak starts.
-const { rssSettled } = require('./bench-utils.cjs');
+// The benchmarks' own arithmetic: what decides when the memory soak starts, and how busy a load
+// kept the cores.
+const { busyCores, rssSettled } = require('./bench-utils.cjs');
 
 const MB = 2 ** 20;
 const stretches = (...rows) =>
@@ -31,5 +32,13 @@ describe('rssSettled', () => {
     expect(rssSettled([])).toBe(false);
     expect(rssSettled(stretches([130, 120], [130, 120]))).toBe(false);
     expect(rssSettled([{ auth: 190 * MB }, { auth: 0 }, { auth: 190 * MB }])).toBe(false);
+  });
+});
+
+describe('busyCores', () => {
+  it('is the CPU time per request times the requests per second, in cores', () => {
+    expect(busyCores({ total: 170, rps: 8000 })).toBeCloseTo(1.36, 10);
+    expect(busyCores({ total: 250, rps: 8000 })).toBe(2);
+    expect(busyCores({ total: 170, rps: 0 })).toBe(0);
   });
 });

@@ -488,7 +488,7 @@ async function main() {
   }
 }
 
-module.exports = { main };
+module.exports = { main, startBaton, startBare };
 if (require.main === module) {
   main().catch((err) => {
     console.error(err);
