@@ -2,11 +2,10 @@
 // framework floor, one at a time, on one route at several connection counts.
 //   node -r ./tools/scripts/register-paths.cjs tools/bench/busy.cjs [route]
 // Per run: req/s, the CPU time per request of every process (services, nats-server and the load
-// generator), and the cores those kept busy. Throughput on this machine is not CPU time alone: a
-// system that leaves a core idle part of the time is slower than its CPU time per request says
-// (docs/performance.md). BENCH_BUSY_CONNECTIONS (default 10,20,40), BENCH_DURATION (seconds per
-// run, default 4).
-const { join } = require('node:path');
+// generator), and the cores those kept busy, in all and by process. Throughput on this machine is
+// not CPU time alone: a system that leaves a core idle part of the time is slower than its CPU
+// time per request says (docs/performance.md). BENCH_BUSY_CONNECTIONS (default 10,20,40),
+// BENCH_DURATION (seconds per run, default 4).
 const { busyCores } = require('./bench-utils.cjs');
 const { startBaton, startBare } = require('./http.bench.cjs');
 const { loadSideBySide } = require('./system-load.cjs');
@@ -39,8 +38,11 @@ async function main() {
         if (r.failed > 0) {
           throw new Error(`${system.label}: ${r.failed} failed requests`);
         }
+        const byProcess = Object.entries(r.perRequest)
+          .map(([k, us]) => `${k} ${busyCores({ total: us, rps: r.rps }).toFixed(2)}`)
+          .join(', ');
         console.log(
-          `${system.label.padEnd(16)} ${String(connections).padStart(3)} connections: ${Math.round(r.rps)} req/s, ${Math.round(r.total)} µs CPU per request, ${busyCores(r).toFixed(2)} cores busy`,
+          `${system.label.padEnd(16)} ${String(connections).padStart(3)} connections: ${Math.round(r.rps)} req/s, ${Math.round(r.total)} µs CPU per request, ${busyCores(r).toFixed(2)} cores busy (${byProcess})`,
         );
       }
     } finally {
