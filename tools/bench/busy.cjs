@@ -1,6 +1,6 @@
 // How busy each system keeps the machine's cores when it runs alone: Baton, the floor and the
 // framework floor, one at a time, on one route at several connection counts.
-//   node -r ./tools/scripts/register-paths.cjs tools/bench/busy.cjs [route]
+//   npm exec -- node -r ./tools/scripts/register-paths.cjs tools/bench/busy.cjs [route]
 // Per run: req/s, the CPU time per request of every process (services, nats-server and the load
 // generator), and the cores those kept busy, in all and by process. Throughput on this machine is
 // not CPU time alone: a system that leaves a core idle part of the time is slower than its CPU

@@ -1,5 +1,5 @@
 // Compares this checkout's cold token verification with another's, in one process.
-//   node -r ./tools/scripts/register-paths.cjs tools/bench/compare-verify.cjs <other checkout> [alg]
+//   npm exec -- node -r ./tools/scripts/register-paths.cjs tools/bench/compare-verify.cjs <other checkout> [alg]
 // The other checkout must be built (`npm run build` there). Raw node:crypto, the other build's
 // AccessTokenVerifier and this one's, each with nothing cached, run a batch each in turn, round
 // after round (BENCH_ROUNDS, default 31). Their ratio is taken within each round. Runs of the

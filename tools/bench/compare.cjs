@@ -1,5 +1,5 @@
 // Compares this checkout's build with another's on one route.
-//   node -r ./tools/scripts/register-paths.cjs tools/bench/compare.cjs <other checkout> [route]
+//   npm exec -- node -r ./tools/scripts/register-paths.cjs tools/bench/compare.cjs <other checkout> [route]
 // The other checkout must be built (`npm run build` there). Each side runs its own nats-server and
 // services; every round loads both at once with half the connections each, so whatever else the
 // machine is doing slows both alike, and reports the CPU time per request of each side's services
@@ -10,7 +10,8 @@
 // each side fills the cores the other leaves idle, which hides a change to how well a build keeps
 // them busy.
 // BENCH_DURATION (seconds per round, default 3), BENCH_ROUNDS (default 9), BENCH_CONNECTIONS
-// (per side, default 5; 10 with BENCH_ALONE).
+// (per side, default 5; 10 with BENCH_ALONE). BENCH_OTHER_NODE: the `node` the other checkout's
+// services run on, for one installed for another Node.js (this side's runs on this one's).
 const { existsSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
@@ -45,7 +46,7 @@ async function loadRound(sides, round) {
   return measured;
 }
 
-async function side(root, route) {
+async function side(root, route, node) {
   const nats = await startNatsServer();
   const db = await createTestDatabase();
   const logDir = mkdtempSync(join(tmpdir(), 'baton-compare-logs-'));
@@ -59,6 +60,7 @@ async function side(root, route) {
   try {
     system = await startSystem({
       root,
+      node,
       natsUrl: nats.url,
       storeEnv: db.env,
       logDir,
@@ -90,7 +92,7 @@ async function main() {
   }
   const sides = [];
   try {
-    sides.push(await side(other, route));
+    sides.push(await side(other, route, process.env.BENCH_OTHER_NODE || undefined));
     sides.push(await side(workspaceRoot(), route));
     for (let i = 0; i < ROUNDS; i++) {
       const measured = await loadRound(sides, i);

@@ -7,7 +7,7 @@ import {
   randomBytes,
   randomUUID,
 } from 'node:crypto';
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
@@ -274,7 +274,7 @@ describe('Attacks on the security model', () => {
     jwk = jwks.body.keys[0];
     realKid = jwk['kid'] as string;
     expect(TokenFactory.decode(aliceToken).header['kid']).toBe(realKid);
-    publicKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    publicKey = createPublicKey({ key: jwk, format: 'jwk' });
 
     const [row] = await queryServiceDb<{ kid: string; private_key: string }>(
       db,

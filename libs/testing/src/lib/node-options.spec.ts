@@ -8,18 +8,21 @@ const script = require(join(workspaceRoot(), 'tools/scripts/node-options.cjs')) 
 };
 
 describe('serviceNodeOptions', () => {
-  it('should give the services a 512 MB heap limit when NODE_OPTIONS is empty', () => {
-    expect(serviceNodeOptions()).toBe('--max-old-space-size=512');
-    expect(script.serviceNodeOptions('')).toBe('--max-old-space-size=512');
-    expect(script.serviceNodeOptions('  ')).toBe('--max-old-space-size=512');
+  const ours = '--max-old-space-size=512 --max-semi-space-size=16';
+
+  it('should give the services a 512 MB heap limit and 16 MB semi-spaces when NODE_OPTIONS is empty', () => {
+    expect(serviceNodeOptions()).toBe(ours);
+    expect(script.serviceNodeOptions('')).toBe(ours);
+    expect(script.serviceNodeOptions('  ')).toBe(ours);
   });
 
-  it("should keep an operator's own options, and their own heap limit instead of ours", () => {
-    expect(script.serviceNodeOptions('--enable-source-maps')).toBe(
-      '--enable-source-maps --max-old-space-size=512',
-    );
+  it("should keep an operator's own options, and each limit of their own instead of ours", () => {
+    expect(script.serviceNodeOptions('--enable-source-maps')).toBe(`--enable-source-maps ${ours}`);
     expect(script.serviceNodeOptions('--max-old-space-size=2048 --inspect')).toBe(
-      '--max-old-space-size=2048 --inspect',
+      '--max-old-space-size=2048 --inspect --max-semi-space-size=16',
+    );
+    expect(script.serviceNodeOptions('--max-semi-space-size=64')).toBe(
+      '--max-semi-space-size=64 --max-old-space-size=512',
     );
   });
 

@@ -60,6 +60,8 @@ export interface SystemOptions {
   preload?: string[];
   /** The checkout whose build (`dist/`) to run; this one by default (benchmarks compare two). */
   root?: string;
+  /** The `node` the services run on; this process's by default (benchmarks compare runtimes). */
+  node?: string;
   /**
    * Write each service's stdout and stderr to `<logDir>/<service>#<replica>.log` instead of keeping
    * them in `logs` (benchmarks: the harness then neither reads nor holds every line).
@@ -145,7 +147,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const out = logFile ? openSync(logFile, 'a') : undefined;
     const from = logFile ? statSync(logFile).size : 0;
     const child = spawn(
-      process.execPath,
+      options.node ?? process.execPath,
       [
         '-r',
         join(root, 'tools/scripts/register-paths.cjs'),
