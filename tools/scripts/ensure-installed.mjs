@@ -8,6 +8,7 @@
 // own headers: a machine-wide `nodedir` would otherwise build them for the Node.js it names.
 import { execFileSync, execSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,16 +30,23 @@ function pinnedRuntime() {
   return entry ? { name, version: entry.version } : undefined;
 }
 
-/** A `node` of the pinned version to run npm with: this one, or the same package from npm. */
+/**
+ * A `node` of the pinned version to run npm with: this one, or the same package from npm. Not the
+ * one in node_modules, which the install deletes, headers and all, before it builds anything.
+ */
 function installerFor({ name, version }) {
-  if (process.versions.node === version) {
+  if (
+    process.versions.node === version &&
+    !process.execPath.startsWith(join(root, 'node_modules'))
+  ) {
     return process.execPath;
   }
   try {
     const found = execFileSync(
       'npm',
       ['exec', '--yes', `--package=${name}@${version}`, '--', 'node', '-p', 'process.execPath'],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+      // outside the project, where npm exec would find the copy in node_modules
+      { cwd: tmpdir(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     return found.trim().split('\n').pop();
   } catch (err) {
