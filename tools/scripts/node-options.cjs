@@ -9,7 +9,7 @@
 //
 // Semi-spaces of at most 16 MB, Node.js 20's default: Node.js 24 sizes them from the heap limit,
 // and let each service's young generation grow to 128 MB, which doubled every service's RSS under
-// load (the gateway's 130 MB became 266 MB).
+// load (the gateway's 130 MB became 267 MB).
 const DEFAULTS = [
   ['--max-old-space-size', '512'],
   ['--max-semi-space-size', '16'],
