@@ -5,11 +5,15 @@ import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import { defineConfig } from 'eslint/config';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const TS_FILES = ['**/*.ts', '**/*.tsx', '**/*.cts', '**/*.mts'];
 const JS_FILES = ['**/*.js', '**/*.cjs', '**/*.mjs'];
 const SPEC_FILES = ['**/*.spec.ts', '**/*.test.ts', '**/*.e2e-spec.ts'];
+// The node scripts under tools/, outside every project: `npm run lint:scripts` lints them (`npm run
+// lint` runs it after the projects' lint).
+const NODE_SCRIPTS = 'tools/{bench,jwt,nats,scripts}/**/*.{cjs,mjs}';
 
 // Architectural boundaries between projects (tags live in each project.json). Specs may also use
 // the test harness (`type:testing`); production code may not.
@@ -68,10 +72,8 @@ export default defineConfig(
       '**/.nx/**',
       '**/tmp/**',
       '**/.data/**',
-      // CommonJS config files (jest.preset.js, …) and the plain node scripts are not linted.
+      // CommonJS config files (jest.preset.js, …) are not linted.
       '**/*.js',
-      '**/*.cjs',
-      'tools/scripts/**',
     ],
   },
 
@@ -106,7 +108,6 @@ export default defineConfig(
         },
       ],
       eqeqeq: ['error', 'always'],
-      curly: ['error', 'all'],
       // `_`-prefixed names are intentionally unused (e.g. interface-mandated parameters).
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -131,18 +132,23 @@ export default defineConfig(
     },
   },
 
-  // ESM config files (eslint.config.mjs, …): plain JS rules, no type information.
+  // ESM config files (eslint.config.mjs, …) and the node scripts under tools/ (the benchmarks, the
+  // installer, `npm start`, the JWT and NATS command-line tools): plain JS rules, no type information.
   {
     files: JS_FILES,
     extends: [js.configs.recommended],
+    languageOptions: { globals: globals.node },
     rules: {
       eqeqeq: ['error', 'always'],
-      curly: ['error', 'all'],
     },
   },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
+  { files: ['**/*.spec.cjs'], languageOptions: { globals: globals.jest } },
 
   {
     files: [...TS_FILES, ...JS_FILES],
+    // the node scripts under tools/ belong to no project, so no project boundary applies to them
+    ignores: [NODE_SCRIPTS],
     rules: { '@nx/enforce-module-boundaries': boundaries(false) },
   },
   {
@@ -150,6 +156,8 @@ export default defineConfig(
     rules: { '@nx/enforce-module-boundaries': boundaries(true) },
   },
 
-  // Must stay last: turns off every stylistic rule that would fight Prettier.
+  // Turns off every stylistic rule that would fight Prettier, `curly` among them ...
   prettier,
+  // ... which, with "all", does not: braces on every block, everywhere.
+  { rules: { curly: ['error', 'all'] } },
 );

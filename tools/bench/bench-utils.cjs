@@ -11,11 +11,15 @@ const median = (values) => percentile(values, 50);
 
 /** Runs `fn` `ops` times per round, `rounds` times; returns the median ns per operation. */
 function nsPerOp(fn, ops, rounds = 5) {
-  for (let i = 0; i < Math.min(ops, 10_000); i++) fn(i); // warm-up
+  for (let i = 0; i < Math.min(ops, 10_000); i++) {
+    fn(i);
+  } // warm-up
   const samples = [];
   for (let r = 0; r < rounds; r++) {
     const start = process.hrtime.bigint();
-    for (let i = 0; i < ops; i++) fn(i);
+    for (let i = 0; i < ops; i++) {
+      fn(i);
+    }
     samples.push(Number(process.hrtime.bigint() - start) / ops);
   }
   return median(samples);
@@ -47,11 +51,15 @@ function writeResults(root, name, data, markdown) {
  * not two: a heap grows in steps, and two stretches can fall between the same two steps.
  */
 function rssSettled(history, { stretches = 3, tolerance = 0.02 } = {}) {
-  if (history.length < stretches) return false;
+  if (history.length < stretches) {
+    return false;
+  }
   const last = history.slice(-stretches);
   return Object.keys(last[last.length - 1]).every((name) => {
     const values = last.map((medians) => medians[name]);
-    if (!values.every((v) => v > 0)) return false;
+    if (!values.every((v) => v > 0)) {
+      return false;
+    }
     return Math.max(...values) / Math.min(...values) - 1 <= tolerance;
   });
 }

@@ -132,7 +132,9 @@ async function main() {
       );
     }
   } finally {
-    for (const s of sides) await s.stop();
+    for (const s of sides) {
+      await s.stop();
+    }
   }
 }
 

@@ -72,7 +72,9 @@ async function main() {
             checks: { nats: 'up', auth: 'up', orders: 'up', profile: 'up' },
           });
         }
-        if (url.pathname === '/auth/me') return send(200, await ask('floor.auth.me', {}));
+        if (url.pathname === '/auth/me') {
+          return send(200, await ask('floor.auth.me', {}));
+        }
         if (url.pathname === '/orders' && req.method === 'GET') {
           const limit = Number(url.searchParams.get('limit') ?? 20);
           return send(200, await ask('floor.orders.list', { limit }));
@@ -83,7 +85,9 @@ async function main() {
         }
         if (url.pathname === '/orders' && req.method === 'POST') {
           let body = '';
-          for await (const chunk of req) body += chunk;
+          for await (const chunk of req) {
+            body += chunk;
+          }
           return send(201, await ask('floor.orders.create', JSON.parse(body)));
         }
         send(404, {});

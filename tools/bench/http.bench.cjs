@@ -57,7 +57,9 @@ async function measure(system, route) {
   await run({ ...route.request(baseUrl), duration: 1 }); // warm-up
   const peak = Object.fromEntries(Object.keys(pids).map((p) => [p, 0]));
   const sampler = setInterval(() => {
-    for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name], rssOf(pid));
+    for (const [name, pid] of Object.entries(pids)) {
+      peak[name] = Math.max(peak[name], rssOf(pid));
+    }
   }, 250);
   const cpuBefore = Object.fromEntries(Object.entries(everyone).map(([k, pid]) => [k, cpuOf(pid)]));
   const r = await run(route.request(baseUrl));
@@ -137,7 +139,9 @@ async function sideBySide(systems) {
   const byRoute = {};
   const pidsOf = (s) => ({ ...s.pids, nats: s.natsPid });
   const idle = [];
-  for (const s of systems) idle.push(await idleRates(pidsOf(s), 3));
+  for (const s of systems) {
+    idle.push(await idleRates(pidsOf(s), 3));
+  }
   for (const [i, route] of systems[0].routes.entries()) {
     const rounds = [];
     for (let r = 0; r < SIDE_ROUNDS; r++) {
@@ -206,7 +210,9 @@ async function soakTest(baseUrl, routes, pids) {
   const sampled = async (seconds) => {
     const samples = Object.fromEntries(Object.keys(pids).map((k) => [k, []]));
     const sampler = setInterval(() => {
-      for (const [k, pid] of Object.entries(pids)) samples[k].push(rssOf(pid));
+      for (const [k, pid] of Object.entries(pids)) {
+        samples[k].push(rssOf(pid));
+      }
     }, 500);
     await mixed(seconds);
     clearInterval(sampler);
@@ -261,7 +267,9 @@ async function startBare(label, script) {
   const port = await freePort();
   const children = {};
   const stop = async () => {
-    for (const c of Object.values(children)) c.kill('SIGTERM');
+    for (const c of Object.values(children)) {
+      c.kill('SIGTERM');
+    }
     await nats.stop();
   };
   const start = (role) =>
@@ -358,7 +366,9 @@ async function main() {
     const together = SIDE_ROUNDS > 0 ? await sideBySide(systems.slice(0, 2)) : undefined;
     const baton = systems[0];
     // /health asks every service over NATS: keep it out of the RSS soak mix
-    if (SOAK) shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
+    if (SOAK) {
+      shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
+    }
     const names = Object.keys(shipped.results);
     /** The median over rounds of a's req/s over b's, and its range. */
     const ratio = (a, b) => {
@@ -477,14 +487,18 @@ async function main() {
     );
     for (const [route, t] of Object.entries(together?.byRoute ?? {})) {
       for (const [label, count] of Object.entries(t.failed)) {
-        if (count > 0) failed.push(`${label} ${route} (side by side): ${count} errors`);
+        if (count > 0) {
+          failed.push(`${label} ${route} (side by side): ${count} errors`);
+        }
       }
     }
     if (failed.length) {
       throw new Error(`runs with errors (their ratios mean nothing):\n${failed.join('\n')}`);
     }
   } finally {
-    for (const system of systems) await system.stop();
+    for (const system of systems) {
+      await system.stop();
+    }
   }
 }
 

@@ -33,7 +33,9 @@ const user = {
 function decorate(cls, routes) {
   for (const [method, decorators, params = []] of routes) {
     const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, method);
-    for (const d of decorators) d(cls.prototype, method, descriptor);
+    for (const d of decorators) {
+      d(cls.prototype, method, descriptor);
+    }
     params.forEach((p, index) => p(cls.prototype, method, index));
   }
   Controller()(cls);
@@ -90,7 +92,9 @@ async function gateway() {
     }
     async get(id) {
       const order = await ask('nest.orders.get', { id });
-      if (!order) throw new NotFoundException();
+      if (!order) {
+        throw new NotFoundException();
+      }
       return order;
     }
     create(body) {

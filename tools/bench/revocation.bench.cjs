@@ -23,7 +23,9 @@ const RECOVERY_RUNS = Number(process.env.BENCH_RECOVERY_RUNS ?? 5);
 function revocationCheckCost() {
   const store = new RevocationStore({ accessTokenTtl: 900 });
   const until = Math.floor(Date.now() / 1000) + 900;
-  for (let i = 0; i < 100_000; i++) store.revoked.sid.set(randomUUID(), until);
+  for (let i = 0; i < 100_000; i++) {
+    store.revoked.sid.set(randomUUID(), until);
+  }
   const probes = Array.from({ length: 1024 }, () => [randomUUID(), randomUUID()]);
   return nsPerOp((i) => store.isRevoked(probes[i & 1023][0], probes[i & 1023][1]), 2_000_000);
 }
@@ -33,8 +35,12 @@ async function refusedWithin(nc, subject, token, deadlineMs) {
   for (;;) {
     const reply = await natsRequest(nc, subject, {}, token);
     const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-    if (reply.err && reply.err.statusCode === 401) return elapsed;
-    if (elapsed > deadlineMs) return Infinity;
+    if (reply.err && reply.err.statusCode === 401) {
+      return elapsed;
+    }
+    if (elapsed > deadlineMs) {
+      return Infinity;
+    }
   }
 }
 
@@ -52,7 +58,9 @@ async function propagation() {
     for (let i = 0; i < RUNS; i++) {
       const { accessToken } = (await http.post('/auth/login', user)).body;
       const out = await http.post('/auth/logout', {}, accessToken);
-      if (out.status !== 204) throw new Error(`logout answered ${out.status}`);
+      if (out.status !== 204) {
+        throw new Error(`logout answered ${out.status}`);
+      }
       const t0 = process.hrtime.bigint();
       const gateway =
         (await http.get('/auth/me', accessToken)).status === 401
@@ -139,11 +147,17 @@ async function failover() {
     let knows;
     while (since() < 60_000 && (current === undefined || knows === undefined)) {
       stale ||= !store.isCurrent;
-      if (current === undefined && stale && store.isCurrent) current = since();
-      if (knows === undefined && store.isCurrent && store.isRevoked('', id)) knows = since();
+      if (current === undefined && stale && store.isCurrent) {
+        current = since();
+      }
+      if (knows === undefined && store.isCurrent && store.isRevoked('', id)) {
+        knows = since();
+      }
       await sleep(5);
     }
-    if (knows === undefined) throw new Error('the store did not recover within 60 s of the kill');
+    if (knows === undefined) {
+      throw new Error('the store did not recover within 60 s of the kill');
+    }
     return { writable, current, knows };
   } finally {
     stores.forEach((s) => s.onApplicationShutdown());
@@ -154,7 +168,9 @@ async function failover() {
 
 async function recovery() {
   const runs = [];
-  for (let i = 0; i < RECOVERY_RUNS; i++) runs.push(await failover());
+  for (let i = 0; i < RECOVERY_RUNS; i++) {
+    runs.push(await failover());
+  }
   return runs;
 }
 

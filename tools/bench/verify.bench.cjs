@@ -19,7 +19,9 @@ async function batchNs(fn, ops) {
   const start = process.hrtime.bigint();
   for (let i = 0; i < ops; i++) {
     const answer = fn(i);
-    if (answer instanceof Promise) await answer;
+    if (answer instanceof Promise) {
+      await answer;
+    }
   }
   return Number(process.hrtime.bigint() - start) / ops;
 }
@@ -28,7 +30,9 @@ async function batchNs(fn, ops) {
 async function asyncNsPerOp(fn, ops) {
   await batchNs(fn, 200);
   const samples = [];
-  for (let r = 0; r < ROUNDS; r++) samples.push(await batchNs(fn, ops));
+  for (let r = 0; r < ROUNDS; r++) {
+    samples.push(await batchNs(fn, ops));
+  }
   return median(samples);
 }
 
@@ -41,7 +45,9 @@ async function asyncNsPerOp(fn, ops) {
  */
 async function coldRounds(fns, rounds = COLD_ROUNDS) {
   const names = Object.keys(fns);
-  for (const name of names) await batchNs(fns[name], 100); // warm-up
+  for (const name of names) {
+    await batchNs(fns[name], 100);
+  } // warm-up
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < names.length; i++) {
@@ -190,7 +196,9 @@ async function suite(alg) {
 
 async function main() {
   const rows = [];
-  for (const alg of ALGORITHM_ALLOWLIST) rows.push(await suite(alg));
+  for (const alg of ALGORITHM_ALLOWLIST) {
+    rows.push(await suite(alg));
+  }
   const ops = (ns) => (ns === undefined ? '—' : Math.round(1e9 / ns).toLocaleString('en'));
   const md = [
     '# Verification',
