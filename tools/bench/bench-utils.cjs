@@ -70,4 +70,22 @@ function rssSettled(history, { stretches = 3, tolerance = 0.02 } = {}) {
  */
 const busyCores = ({ total, rps }) => (total * rps) / 1e6;
 
-module.exports = { percentile, median, nsPerOp, machine, writeResults, rssSettled, busyCores };
+/**
+ * The median over rounds of `a`'s req/s over `b`'s, each round's from runs seconds apart, and the
+ * range: `a` and `b` are one route's results on two systems, with their `rounds` in the same order.
+ */
+function roundRatio(a, b) {
+  const values = a.rounds.map((x, r) => x.rps / b.rounds[r].rps);
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+module.exports = {
+  percentile,
+  median,
+  nsPerOp,
+  machine,
+  writeResults,
+  rssSettled,
+  busyCores,
+  roundRatio,
+};

@@ -18,7 +18,7 @@ const {
   startSystem,
   workspaceRoot,
 } = require('@baton/testing');
-const { median, rssSettled, writeResults } = require('./bench-utils.cjs');
+const { median, roundRatio, rssSettled, writeResults } = require('./bench-utils.cjs');
 const {
   cpuOf,
   idleRates,
@@ -255,7 +255,14 @@ async function soakTest(baseUrl, routes, pids) {
       ];
     }),
   );
-  return { warmupSeconds, leastSeconds: least, stretchSeconds: stretch, settled, processes };
+  return {
+    seconds: SOAK,
+    warmupSeconds,
+    leastSeconds: least,
+    stretchSeconds: stretch,
+    settled,
+    processes,
+  };
 }
 
 /**
@@ -370,11 +377,6 @@ async function main() {
       shipped.soak = await soakTest(baton.baseUrl, baton.routes.slice(1), baton.pids);
     }
     const names = Object.keys(shipped.results);
-    /** The median over rounds of a's req/s over b's, and its range. */
-    const ratio = (a, b) => {
-      const values = a.rounds.map((x, r) => x.rps / b.rounds[r].rps);
-      return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-    };
     const ratioCell = (x) => `${x.median.toFixed(2)} (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
     const withErrors = (r) => `${r.rps.toFixed(0)} (${r.errors})`;
     const rows = names.map((n) => {
@@ -385,11 +387,11 @@ async function main() {
         `${s.p50} / ${s.p99}`,
         s.errors,
         withErrors(bypass.results[n]),
-        ratioCell(ratio(s, bypass.results[n])),
+        ratioCell(roundRatio(s, bypass.results[n])),
         withErrors(floor.results[n]),
-        ratioCell(ratio(s, floor.results[n])),
+        ratioCell(roundRatio(s, floor.results[n])),
         withErrors(nestFloor.results[n]),
-        ratioCell(ratio(nestFloor.results[n], floor.results[n])),
+        ratioCell(roundRatio(nestFloor.results[n], floor.results[n])),
         Object.values(s.peakRssMb)
           .map((v) => v.toFixed(0))
           .join(' / '),

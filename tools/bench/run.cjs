@@ -1,4 +1,6 @@
-// `npm run bench`: every benchmark, one after the other; results go to bench/results/.
+// `npm run bench`: every benchmark, one after the other, then the targets checked against their
+// results (targets.cjs); everything goes to bench/results/.
+const targets = require('./targets.cjs');
 const suites = [
   require('./verify.bench.cjs'),
   require('./revocation.bench.cjs'),
@@ -9,6 +11,7 @@ const suites = [
   for (const suite of suites) {
     await suite.main();
   }
+  targets.main();
   process.exit(0);
 })().catch((err) => {
   console.error(err);
