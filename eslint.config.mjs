@@ -142,7 +142,6 @@ export default defineConfig(
       eqeqeq: ['error', 'always'],
     },
   },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
   { files: ['**/*.spec.cjs'], languageOptions: { globals: globals.jest } },
 
   {

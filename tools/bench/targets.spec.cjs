@@ -88,7 +88,7 @@ describe('checkTargets', () => {
     });
   });
 
-  it('misses memory that grew more than 10%, or a soak shorter than 2 minutes', () => {
+  it('misses memory that grew more than 10% or a soak under 2 minutes; cannot judge an unrecorded one', () => {
     const grew = checkTargets({ http: httpResults({ growth: 0.12 }), verification });
     expect(find(grew, 'RSS flat', 'gateway')).toMatchObject({ met: false });
     expect(find(grew, 'RSS flat', 'orders')).toMatchObject({ met: true });
@@ -97,6 +97,10 @@ describe('checkTargets', () => {
       measured: '0.0 % over 30 s',
       met: false,
     });
+    const http = httpResults();
+    delete http.baton.soak.seconds;
+    const unrecorded = checkTargets({ http, verification });
+    expect(find(unrecorded, 'RSS flat', 'orders')).toMatchObject({ met: null });
   });
 
   it('says what a run did not measure instead of calling it met', () => {
