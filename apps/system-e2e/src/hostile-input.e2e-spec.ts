@@ -493,14 +493,22 @@ describe('Hostile input', () => {
       }
     });
 
-    // A lone surrogate cannot be stored as UTF-8: what profile acknowledged would not be what it
-    // holds, so such text is refused.
-    it('should refuse a profile field that is not well-formed Unicode', async () => {
-      const raw = '{"displayName":"a\\ud800b"}';
-      const res = await postRaw('PATCH', '/profile/me', raw, daveToken);
-      record('HTTP lone surrogate', res.status);
-      expect(res.status).toBe(400);
-      expect(res.body.message).toContain('well-formed');
+    // A lone surrogate cannot be stored as UTF-8, and PostgreSQL text holds no NUL: what profile
+    // acknowledged would not be what it holds, or the store would refuse it, so such text is refused.
+    it('should refuse a profile field that is not well-formed Unicode or holds a NUL', async () => {
+      for (const raw of [
+        '{"displayName":"a\\ud800b"}',
+        '{"displayName":"\\u0000"}',
+        '{"shippingAddress":"1 Main St\\u0000"}',
+      ]) {
+        const res = await postRaw('PATCH', '/profile/me', raw, daveToken);
+        record('HTTP unstorable text', res.status);
+        expect({ raw, status: res.status }).toEqual({ raw, status: 400 });
+        const field = raw.includes('displayName') ? 'displayName' : 'shippingAddress';
+        expect(res.body.message).toBe(
+          `${field} must be well-formed Unicode text without NUL characters`,
+        );
+      }
     });
 
     it('should answer other content types and empty bodies with a 4xx', async () => {
@@ -648,6 +656,14 @@ describe('Hostile input', () => {
         }),
         { numRuns: runs(150) },
       );
+    });
+
+    it('should refuse unstorable text on profile.update with a 400', async () => {
+      for (const data of ['{"displayName":"\\u0000"}', '{"displayName":"a\\udc00"}']) {
+        const reply = await rawRequest('profile.update', data);
+        record('NATS unstorable text', reply.err ? reply.err.statusCode : 'response');
+        expect({ data, status: reply.err?.statusCode }).toEqual({ data, status: 400 });
+      }
     });
 
     it('should answer envelopes that are JSON but not requests, or drop them, without dying', async () => {
