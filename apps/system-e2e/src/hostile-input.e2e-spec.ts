@@ -344,6 +344,35 @@ describe('Hostile input', () => {
   });
 
   describe('gateway bodies', () => {
+    // A password is only hashed: a NUL in it is harmless, and whoever chose one can still log in.
+    // First, while this address may still register (the fuzzing below uses up its registrations).
+    it('should register and log in a user whose password holds a NUL, and refuse one in the email', async () => {
+      const raw = '{"email":"nul.password@example.test","password":"nul\\u0000password-1"}';
+      const signedUp = await postRaw('POST', '/auth/register', raw);
+      if (signedUp.status === 201) {
+        registered++;
+      }
+      const loggedIn = await postRaw('POST', '/auth/login', raw);
+      const without = await postRaw(
+        'POST',
+        '/auth/login',
+        '{"email":"nul.password@example.test","password":"nulpassword-1"}',
+      );
+      const nulEmail = await postRaw(
+        'POST',
+        '/auth/login',
+        '{"email":"nul\\u0000@example.test","password":"nul\\u0000password-1"}',
+      );
+      record('HTTP NUL in credentials', nulEmail.status);
+      expect([signedUp.status, loggedIn.status, without.status, nulEmail.status]).toEqual([
+        201, 200, 401, 400,
+      ]);
+      expect(loggedIn.body.accessToken).toEqual(expect.any(String));
+      expect(nulEmail.body.message).toBe(
+        'email must be well-formed Unicode text without NUL characters',
+      );
+    });
+
     it('should answer POST /auth/register with 201 or a 4xx, creating only the users it answered 201 for', async () => {
       let n = 0;
       const emails = fc.oneof(

@@ -15,7 +15,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { IsWellFormed } from './well-formed.validator';
+import { IsStorableText, IsWellFormed } from './well-formed.validator';
 import { Type } from 'class-transformer';
 
 export const ROLES = ['user', 'admin', 'service'] as const;
@@ -25,7 +25,7 @@ export class RegisterDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
-  @IsWellFormed()
+  @IsStorableText()
   email: string;
 
   @ApiProperty({ format: 'password', minLength: 12, maxLength: 256 })
@@ -40,7 +40,7 @@ export class RegisterDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
-  @IsWellFormed()
+  @IsStorableText()
   displayName?: string;
 }
 
@@ -48,7 +48,7 @@ export class LoginDto {
   @ApiProperty({ maxLength: 254, example: 'ada@example.com' })
   @IsString()
   @MaxLength(254)
-  @IsWellFormed()
+  @IsStorableText()
   email: string;
 
   @ApiProperty({ format: 'password', maxLength: 256 })

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import { IsWellFormed } from './well-formed.validator';
+import { IsStorableText } from './well-formed.validator';
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 100 })
@@ -8,14 +8,14 @@ export class UpdateProfileDto {
   @IsString()
   @MinLength(1)
   @MaxLength(100)
-  @IsWellFormed()
+  @IsStorableText()
   displayName?: string;
 
   @ApiPropertyOptional({ maxLength: 500 })
   @IsOptional()
   @IsString()
   @MaxLength(500)
-  @IsWellFormed()
+  @IsStorableText()
   shippingAddress?: string;
 }
 

@@ -12,8 +12,9 @@ const failures = (dto: object) =>
       message,
     })),
   );
+const failed = (dto: object) => failures(dto).map((f) => f.property);
 
-describe('IsWellFormed', () => {
+describe('IsStorableText', () => {
   it('should accept text of any script, emoji and other control characters', () => {
     for (const displayName of ['Ada', 'Ünïcödé', '日本語', '👩‍💻', 'tab\there', 'line\nbreak']) {
       expect(failures(plainToInstance(UpdateProfileDto, { displayName }))).toEqual([]);
@@ -25,29 +26,53 @@ describe('IsWellFormed', () => {
       expect(failures(plainToInstance(UpdateProfileDto, { displayName }))).toEqual([
         {
           property: 'displayName',
-          rule: 'isWellFormed',
+          rule: 'isStorableText',
           message: 'displayName must be well-formed Unicode text without NUL characters',
         },
       ]);
     }
   });
 
-  it('should guard every free-text field that reaches a store', () => {
+  it('should guard every free-text field that is stored or looked up', () => {
     const nul = 'x\u0000y';
+    expect(failed(plainToInstance(UpdateProfileDto, { shippingAddress: nul }))).toEqual([
+      'shippingAddress',
+    ]);
+    expect(failed(plainToInstance(LoginDto, { email: nul, password: 'a password' }))).toEqual([
+      'email',
+    ]);
     expect(
-      failures(plainToInstance(UpdateProfileDto, { shippingAddress: nul })).map((f) => f.property),
-    ).toEqual(['shippingAddress']);
-    expect(
-      failures(plainToInstance(LoginDto, { email: nul, password: nul })).map((f) => f.property),
-    ).toEqual(['email', 'password']);
-    expect(
-      failures(
+      failed(
         plainToInstance(RegisterDto, {
           email: 'ada@example.com',
-          password: `${nul}long enough`,
+          password: 'long enough password',
           displayName: nul,
         }),
-      ).map((f) => f.property),
-    ).toEqual(['password', 'displayName']);
+      ),
+    ).toEqual(['displayName']);
+  });
+});
+
+describe('IsWellFormed', () => {
+  // A password is only hashed, never stored or looked up: a NUL in it is harmless, and refusing one
+  // at login would lock out whoever chose it.
+  it('should take a password with a NUL character, at registration and at login', () => {
+    const password = 'long enough\u0000password';
+    expect(failures(plainToInstance(RegisterDto, { email: 'ada@example.com', password }))).toEqual(
+      [],
+    );
+    expect(failures(plainToInstance(LoginDto, { email: 'ada@example.com', password }))).toEqual([]);
+  });
+
+  it('should refuse a password with a lone surrogate, which has no UTF-8 form to hash', () => {
+    expect(
+      failures(plainToInstance(LoginDto, { email: 'ada@example.com', password: 'pass\ud800word' })),
+    ).toEqual([
+      {
+        property: 'password',
+        rule: 'isWellFormed',
+        message: 'password must be well-formed Unicode text',
+      },
+    ]);
   });
 });
