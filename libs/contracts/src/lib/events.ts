@@ -1,5 +1,5 @@
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { IsWellFormed } from './well-formed.validator';
+import { IsStorableText } from './well-formed.validator';
 
 export class UserRegisteredEvent {
   @IsUUID('4')
@@ -8,7 +8,7 @@ export class UserRegisteredEvent {
   @IsOptional()
   @IsString()
   @MaxLength(100)
-  @IsWellFormed()
+  @IsStorableText()
   displayName?: string;
 }
 

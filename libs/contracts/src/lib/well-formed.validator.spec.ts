@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { validateSync } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
 import { LoginDto, RegisterDto } from './auth.dto';
+import { UserRegisteredEvent } from './events';
 import { UpdateProfileDto } from './profile.dto';
 
 const failures = (dto: object) =>
@@ -46,6 +47,14 @@ describe('IsStorableText', () => {
         plainToInstance(RegisterDto, {
           email: 'ada@example.com',
           password: 'long enough password',
+          displayName: nul,
+        }),
+      ),
+    ).toEqual(['displayName']);
+    expect(
+      failed(
+        plainToInstance(UserRegisteredEvent, {
+          userId: '6f1c2b9e-0d3a-4c5e-9f7a-1b2c3d4e5f60',
           displayName: nul,
         }),
       ),
