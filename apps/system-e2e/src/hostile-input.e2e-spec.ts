@@ -373,6 +373,23 @@ describe('Hostile input', () => {
       );
     });
 
+    // 'İ' is one character in upper case and two in lower case, as the account would keep it: the
+    // email fits as sent, not as stored, and PostgreSQL would refuse to store it.
+    it('should refuse with 400 an email too long once in lower case', async () => {
+      const email = `${'İ'.repeat(32)}@${'İ'.repeat(62)}.${'İ'.repeat(62)}.test`;
+      const res = await postRaw(
+        'POST',
+        '/auth/register',
+        JSON.stringify({ email, password: 'a-valid-password-1' }),
+      );
+      record('HTTP email long in lower case', res.status);
+      expect({ length: email.length, status: res.status, message: res.body.message }).toEqual({
+        length: 163,
+        status: 400,
+        message: 'email must be at most 254 characters long in lower case',
+      });
+    });
+
     it('should answer POST /auth/register with 201 or a 4xx, creating only the users it answered 201 for', async () => {
       let n = 0;
       const emails = fc.oneof(

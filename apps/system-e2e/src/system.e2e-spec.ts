@@ -73,6 +73,23 @@ describe('Baton end to end', () => {
       expect(res.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
     });
 
+    // Each request checks the email is free, then hashes for a while before it inserts: the unique
+    // index decides between them, and what it refuses is a taken email, not a failure.
+    it('should register an email sent several times at once exactly once, answering the rest 409', async () => {
+      const dave = { email: 'dave@example.test', password: 'dave-password-12' };
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, () => http.post('/auth/register', dave)),
+      );
+
+      expect(answers.map((res) => res.status).sort()).toEqual([201, 409, 409]);
+      const rows = await queryServiceDb<{ n: number | string }>(
+        booted.db,
+        'auth',
+        "SELECT COUNT(*) AS n FROM users WHERE email = 'dave@example.test'",
+      );
+      expect(Number(rows[0].n)).toBe(1);
+    });
+
     it('should answer 400 for an invalid body and for unknown fields', async () => {
       expect((await http.post('/auth/register', { email: 'nope', password: 'short' })).status).toBe(
         400,
@@ -244,6 +261,18 @@ describe('Baton end to end', () => {
       expect(different.status).toBe(409);
       const list = await http.get('/orders', bobToken);
       expect(list.body.filter((o: { id: string }) => o.id === first.body.id)).toHaveLength(1);
+    });
+
+    it('should place one order for an Idempotency-Key sent several times at once', async () => {
+      const key = { 'idempotency-key': 'race-me-1' };
+      const answers = await Promise.all(
+        Array.from({ length: 3 }, () => http.post('/orders', { items }, bobToken, key)),
+      );
+
+      expect(answers.map((res) => res.status)).toEqual([201, 201, 201]);
+      expect(new Set(answers.map((res) => res.body.id)).size).toBe(1);
+      const list = await http.get('/orders', bobToken);
+      expect(list.body.filter((o: { id: string }) => o.id === answers[0].body.id)).toHaveLength(1);
     });
 
     it('should reject bad orders with 400', async () => {

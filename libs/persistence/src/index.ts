@@ -5,3 +5,4 @@ export * from './lib/store.module';
 export * from './lib/transaction';
 export * from './lib/database-health.probe';
 export * from './lib/sql';
+export * from './lib/errors';

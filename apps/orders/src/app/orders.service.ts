@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
-import { QueryFailedError } from 'typeorm';
 import type { Repository } from 'typeorm';
 import { Subjects } from '@baton/contracts';
 import type { CreateOrderDto, OrderView, ProfileView } from '@baton/contracts';
 import { BatonClient } from '@baton/auth';
-import { runInTransaction, Sql } from '@baton/persistence';
+import { isUniqueViolation, runInTransaction, Sql } from '@baton/persistence';
 import type { Principal } from '@baton/auth';
 import { OrderEntity, OrderItemEntity } from './order.entity';
 import { OrdersErrorCode, OrdersException } from './orders.exception';
@@ -68,7 +67,7 @@ export class OrdersService {
       });
     } catch (err) {
       // A concurrent retry with the same key won the unique index: answer with its order.
-      if (err instanceof QueryFailedError && dto.idempotencyKey) {
+      if (isUniqueViolation(err) && dto.idempotencyKey) {
         const earlier = await this.replay(user.sub, dto.idempotencyKey, requestHash);
         if (earlier) {
           return earlier;

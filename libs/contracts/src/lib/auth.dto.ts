@@ -14,6 +14,7 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateBy,
 } from 'class-validator';
 import { IsStorableText, IsWellFormed } from './well-formed.validator';
 import { Type } from 'class-transformer';
@@ -21,10 +22,32 @@ import { Type } from 'class-transformer';
 export const ROLES = ['user', 'admin', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** An email as accounts are kept and looked up: trimmed, in lower case. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+/** The longest email an account may have (RFC 5321's limit), as kept (`normalizeEmail`). */
+export const EMAIL_MAX_LENGTH = 254;
+
+/**
+ * At most EMAIL_MAX_LENGTH characters once normalized: lower case can be longer than what was
+ * sent ('İ' becomes 'i' and a combining dot), and the account could not be stored.
+ */
+const FitsOnceNormalized = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'fitsOnceNormalized',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value !== 'string' || normalizeEmail(value).length <= EMAIL_MAX_LENGTH,
+      defaultMessage: () =>
+        `$property must be at most ${EMAIL_MAX_LENGTH} characters long in lower case`,
+    },
+  });
+
 export class RegisterDto {
-  @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.com' })
+  @ApiProperty({ format: 'email', maxLength: EMAIL_MAX_LENGTH, example: 'ada@example.com' })
   @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @MaxLength(EMAIL_MAX_LENGTH)
+  @FitsOnceNormalized()
   @IsStorableText()
   email: string;
 
@@ -45,9 +68,9 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty({ maxLength: 254, example: 'ada@example.com' })
+  @ApiProperty({ maxLength: EMAIL_MAX_LENGTH, example: 'ada@example.com' })
   @IsString()
-  @MaxLength(254)
+  @MaxLength(EMAIL_MAX_LENGTH)
   @IsStorableText()
   email: string;
 

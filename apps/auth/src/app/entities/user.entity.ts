@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { timestampColumn, uuidColumn } from '@baton/persistence';
+import { EMAIL_MAX_LENGTH } from '@baton/contracts';
 import type { Role } from '@baton/contracts';
 
 @Entity({ name: 'users' })
@@ -8,8 +9,8 @@ export class UserEntity {
   @PrimaryColumn(uuidColumn())
   id: string;
 
-  /** Always lower-cased. */
-  @Column({ type: 'varchar', length: 254 })
+  /** As `normalizeEmail` makes it: trimmed, in lower case. */
+  @Column({ type: 'varchar', length: EMAIL_MAX_LENGTH })
   email: string;
 
   @Column({ name: 'password_hash', type: 'varchar', length: 255 })

@@ -2,10 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { QueryFailedError } from 'typeorm';
 import type { Repository } from 'typeorm';
-import { Events } from '@baton/contracts';
-import { runExclusive, Sql } from '@baton/persistence';
+import { Events, normalizeEmail } from '@baton/contracts';
+import { isUniqueViolation, runExclusive, Sql } from '@baton/persistence';
 import type { LoginDto, RegisterDto, Role, TokenPair, UserView } from '@baton/contracts';
 import { BatonClient, currentCallContext } from '@baton/auth';
 import { AuditService } from '../audit/audit.service';
@@ -16,8 +15,6 @@ import { TokensService } from '../tokens/tokens.service';
 import { LoginThrottle } from './login-throttle.service';
 import { PasswordHasher } from './password-hasher.service';
 import { RegistrationThrottle } from './registration-throttle.service';
-
-const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -60,7 +57,7 @@ export class UsersService implements OnApplicationBootstrap {
         return true;
       } catch (err) {
         // the email was registered meanwhile (register does not take the lock): the index refused it
-        if (err instanceof QueryFailedError) {
+        if (isUniqueViolation(err)) {
           return false;
         }
         throw err;
@@ -161,7 +158,8 @@ export class UsersService implements OnApplicationBootstrap {
     try {
       await this.users.insert(user);
     } catch (err) {
-      if (err instanceof QueryFailedError) {
+      // registered meanwhile: the unique index refused it
+      if (isUniqueViolation(err)) {
         throw new AuthException(AuthErrorCode.EmailTaken);
       }
       throw err;
