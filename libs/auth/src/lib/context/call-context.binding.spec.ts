@@ -103,6 +103,17 @@ describe('call context', () => {
 
       expect(seen?.requestId).toMatch(UUID);
     });
+
+    // With TRUST_PROXY, the address comes from X-Forwarded-For, which the client may have written.
+    it.each([
+      ['not an address: none', 'not-an-address', undefined],
+      ['an address and a port: none', '203.0.113.9:443', undefined],
+      ['an IPv6 address with a zone: the address', `fe80::1%${'z'.repeat(200)}`, 'fe80::1'],
+    ])('should take a request address that is %s', async (_label, ip, expected) => {
+      const seen = await seenBy(httpContext({}, ip));
+
+      expect(seen?.clientIp).toBe(expected);
+    });
   });
 
   describe('on NATS', () => {
@@ -129,12 +140,19 @@ describe('call context', () => {
       expect(seen?.clientIp).toBe(address);
     });
 
+    it('should drop the zone of an IPv6 address, which means nothing off the host that saw it', async () => {
+      const seen = await seenBy(rpcContext({ 'x-client-ip': `fe80::1%${'z'.repeat(200)}` }));
+
+      expect(seen?.clientIp).toBe('fe80::1');
+    });
+
     it.each([
       ['empty', ''],
       ['a host name', 'gateway.internal'],
       ['two addresses', '203.0.113.9, 198.51.100.4'],
       ['an address and a port', '203.0.113.9:443'],
       ['a long string', `203.0.113.9${'x'.repeat(5000)}`],
+      ['an IPv4 address with a zone', '203.0.113.9%eth0'],
     ])('should take a client address that is not one (%s) as none', async (_label, value) => {
       const seen = await seenBy(rpcContext({ 'x-client-ip': value }));
 

@@ -14,12 +14,14 @@ interface HttpRequestLike {
 }
 
 /**
- * The client address a message carries, when it is an IP address (as the gateway sends): anything
- * else, which no Baton process sends, counts as none rather than reaching the throttles or the
- * audit log.
+ * The client address a request or message carries, when it is an IP address (as the gateway
+ * sends): anything else, which no Baton process sends, counts as none rather than reaching the
+ * throttles or the audit log. An IPv6 zone (`fe80::1%eth0`) names an interface of the host that
+ * saw the address and means nothing to any other, so it is dropped: it is also of any length,
+ * which the audit log's column is not.
  */
 const clientIpFrom = (value: string | undefined): string | undefined =>
-  value && isIP(value) !== 0 ? value : undefined;
+  value && isIP(value) !== 0 ? value.split('%', 1)[0] : undefined;
 
 /**
  * The call context of a request or message: the request id and client address it came with and,
@@ -38,7 +40,7 @@ export function callContextOf(ctx: ExecutionContext, auth?: Authenticated): Call
   const req = ctx.switchToHttp().getRequest<HttpRequestLike>();
   return {
     requestId: requestIdFrom(req.headers[Headers.requestId]),
-    clientIp: req.ip,
+    clientIp: clientIpFrom(req.ip),
     token: auth?.token,
     principal: auth?.principal,
   };
