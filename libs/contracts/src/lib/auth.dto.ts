@@ -5,7 +5,6 @@ import {
   IsEmail,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   IsUUID,
@@ -15,6 +14,8 @@ import {
   Min,
   MinLength,
   ValidateBy,
+  isISO8601,
+  isRFC3339,
 } from 'class-validator';
 import { IsStorableText, IsWellFormed } from './well-formed.validator';
 import { Type } from 'class-transformer';
@@ -151,6 +152,25 @@ export const AUDIT_EVENT_TYPES = [
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
+/**
+ * One instant: an RFC 3339 date and time with its offset, on a day the calendar has, that
+ * JavaScript reads. ISO 8601 alone also allows week and ordinal dates and signed years, which
+ * JavaScript cannot read, and a time without an offset, which it would read in the host's zone.
+ */
+const IsInstant = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isInstant',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' &&
+        isRFC3339(value) &&
+        isISO8601(value, { strict: true }) &&
+        !Number.isNaN(Date.parse(value)),
+      defaultMessage: () =>
+        '$property must be an RFC 3339 date and time with its offset, such as 2026-12-01T00:00:00Z',
+    },
+  });
+
 /** An audit actor: a user id (UUID v4) or `svc:<name>`. */
 const AUDIT_ACTOR =
   /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|svc:[a-z][a-z0-9-]{0,59})$/;
@@ -196,10 +216,12 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({
     format: 'date-time',
-    description: 'Only the events at or after this time (ISO 8601, such as 2026-12-01T00:00:00Z).',
+    description:
+      'Only the events at or after this time: an RFC 3339 date and time with its offset, such as ' +
+      '2026-12-01T00:00:00Z.',
   })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date and time' })
+  @IsInstant()
   since?: string;
 }
 
