@@ -2,7 +2,7 @@ import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
 import { createTestDatabase } from '@baton/testing';
 import type { TestDatabase } from '@baton/testing';
 import { dataSourceOptions, prepareStore } from './data-source';
-import { isUniqueViolation } from './errors';
+import { driverErrorCode, isUniqueViolation } from './errors';
 import { resolveStore } from './store-config';
 
 /* The store's own refusals (SQLite, or PostgreSQL in its own schema when DATABASE_URL is set). */
@@ -86,5 +86,14 @@ describe(isUniqueViolation.name, () => {
       false,
     );
     expect(isUniqueViolation(undefined)).toBe(false);
+    expect(driverErrorCode(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' }))).toBe('');
+  });
+
+  it("should give the driver's own code for a failed query", async () => {
+    const err = await refusal({ id: 5, email: 'a@example.com', name: 'E' });
+
+    expect(driverErrorCode(err)).toBe(
+      db.kind === 'postgres' ? '23505' : 'SQLITE_CONSTRAINT_UNIQUE',
+    );
   });
 });

@@ -13,9 +13,14 @@ const UNIQUE_VIOLATION = new Set([
  * column, a lost connection) is not a conflict and must not be reported as one.
  */
 export function isUniqueViolation(err: unknown): boolean {
-  if (!(err instanceof QueryFailedError)) {
-    return false;
-  }
-  const code = (err.driverError as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && UNIQUE_VIOLATION.has(code);
+  return UNIQUE_VIOLATION.has(driverErrorCode(err));
+}
+
+/** The driver's code for a failed query (`SQLITE_BUSY`, `23505`), or '' for any other error. */
+export function driverErrorCode(err: unknown): string {
+  const code =
+    err instanceof QueryFailedError
+      ? (err.driverError as { code?: unknown } | undefined)?.code
+      : undefined;
+  return typeof code === 'string' ? code : '';
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { QueryFailedError } from 'typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { driverErrorCode } from './errors';
 
 /*
  * Replicas of a service may start at the same moment on an empty store. Each would read that no
@@ -90,7 +90,5 @@ export async function inImmediateTransaction<T>(
 }
 
 function isBusy(err: unknown): boolean {
-  const code =
-    (err instanceof QueryFailedError && (err.driverError as { code?: unknown }).code) || '';
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+  return driverErrorCode(err).startsWith('SQLITE_BUSY');
 }
