@@ -17,7 +17,7 @@ import { Headers } from '@baton/contracts';
 import { CSRF_HEADER } from './app/browser-session';
 import { CertificateReloader, readTlsPair } from './app/certificate-reload';
 import { lingerIfBodyUnreadOnSend, lingeringClientError } from './app/client-error';
-import { GatewayEnv, parseOrigins, tlsFiles } from './app/gateway.env';
+import { GatewayEnv, parseOrigins, tlsFiles, trustProxyOf } from './app/gateway.env';
 import { GatewayModule } from './app/gateway.module';
 import { HttpErrorFilter } from './app/http-error.filter';
 import { setupOpenApi } from './app/openapi/openapi.setup';
@@ -45,7 +45,8 @@ async function bootstrap(): Promise<void> {
   const adapter = new FastifyAdapter({
     ...(pair ? { https: pair } : {}),
     bodyLimit: env.BODY_LIMIT_BYTES,
-    trustProxy: env.TRUST_PROXY,
+    // validated: never undefined here
+    trustProxy: trustProxyOf(env.TRUST_PROXY) ?? false,
     clientErrorHandler: lingeringClientError,
     // The client's X-Request-Id when it is sane, otherwise a fresh one.
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers[Headers.requestId]),

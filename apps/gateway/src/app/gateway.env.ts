@@ -1,15 +1,8 @@
 import { accessSync, constants } from 'node:fs';
-import {
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  registerDecorator,
-} from 'class-validator';
+import { isIP } from 'node:net';
+import { IsInt, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import type { ValidationArguments } from 'class-validator';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 
 const isSet = (value: unknown): boolean => typeof value === 'string' && value !== '';
 
@@ -84,6 +77,63 @@ export function parseOrigins(value: string): string[] | undefined {
   return entries;
 }
 
+/** proxy-addr's names for address ranges, as Fastify's `trustProxy` takes them. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address (`10.0.0.7`), a subnet (`10.0.0.0/8`, `fd00::/8`) or a range name (`loopback`). */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) {
+    return true;
+  }
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) {
+    return false;
+  }
+  return (
+    prefix === undefined ||
+    (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+  );
+}
+
+/**
+ * The proxies whose X-Forwarded-For entries the gateway believes, as Fastify's `trustProxy`, from
+ * a TRUST_PROXY value; undefined when the value is neither of these:
+ * - `false`, `0` or empty: none; the client address is the one the connection came from;
+ * - comma-separated addresses, subnets or proxy-addr's range names (`loopback`, `linklocal`,
+ *   `uniquelocal`): the proxies at those addresses. A request that comes from one of them is from
+ *   the last address in its X-Forwarded-For that is not one of them; what a client writes in the
+ *   header itself comes before the entry its proxy added, and is not believed.
+ *
+ * `true` (believe every entry, which the client may have written) and a hop count (which Fastify
+ * ignores, since it cannot tell a proxy from a client that connects directly) are refused.
+ */
+export function trustProxyOf(value: string): false | string[] | undefined {
+  const text = value.trim();
+  if (text === '' || text === 'false' || text === '0') {
+    return false;
+  }
+  const entries = text.split(',').map((s) => s.trim());
+  return entries.every(isProxyAddress) ? entries : undefined;
+}
+
+function IsTrustProxy() {
+  return (object: object, propertyName: string): void => {
+    registerDecorator({
+      name: 'isTrustProxy',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown): boolean =>
+          typeof value === 'string' && trustProxyOf(value) !== undefined,
+        defaultMessage: (args: ValidationArguments): string =>
+          `${args.property} must be false or the comma-separated addresses or subnets of the ` +
+          'proxies in front of the gateway (such as 10.0.0.0/8 or loopback)',
+      },
+    });
+  };
+}
+
 export class GatewayEnv {
   @Type(() => Number)
   @IsInt({ message: 'GATEWAY_PORT must be a port number' })
@@ -94,10 +144,9 @@ export class GatewayEnv {
   @IsString()
   GATEWAY_HOST = '127.0.0.1';
 
-  /** Trust X-Forwarded-For from a proxy in front of the gateway (for client addresses). */
-  @Transform(({ value }) => value === true || value === 'true' || value === '1')
-  @IsBoolean()
-  TRUST_PROXY = false;
+  /** The proxies in front of the gateway whose X-Forwarded-For entries count (`trustProxyOf`). */
+  @IsTrustProxy()
+  TRUST_PROXY = 'false';
 
   /** The largest request body accepted, in bytes. */
   @Type(() => Number)
