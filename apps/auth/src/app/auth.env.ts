@@ -11,6 +11,7 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ALGORITHM_ALLOWLIST, AuthEnv, validateConfig } from '@baton/auth';
+import { FitsOnceNormalized } from '@baton/contracts';
 import type { AllowedAlgorithm } from '@baton/auth';
 
 /**
@@ -51,6 +52,7 @@ export class AuthServiceEnv extends AuthEnv {
 
   @IsOptional()
   @IsEmail({}, { message: 'BATON_ADMIN_EMAIL must be an email address' })
+  @FitsOnceNormalized()
   BATON_ADMIN_EMAIL?: string;
 
   @IsOptional()

@@ -33,7 +33,7 @@ export const EMAIL_MAX_LENGTH = 254;
  * At most EMAIL_MAX_LENGTH characters once normalized: lower case can be longer than what was
  * sent ('İ' becomes 'i' and a combining dot), and the account could not be stored.
  */
-const FitsOnceNormalized = (): PropertyDecorator =>
+export const FitsOnceNormalized = (): PropertyDecorator =>
   ValidateBy({
     name: 'fitsOnceNormalized',
     validator: {
