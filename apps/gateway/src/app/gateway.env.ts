@@ -80,7 +80,12 @@ export function parseOrigins(value: string): string[] | undefined {
 /** proxy-addr's names for address ranges, as Fastify's `trustProxy` takes them. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
-/** An address (`10.0.0.7`), a subnet (`10.0.0.0/8`, `fd00::/8`) or a range name (`loopback`). */
+/**
+ * An address (`10.0.0.7`), a subnet (`10.0.0.0/8`, `fd00::/8`) or a range name (`loopback`), as
+ * Node reads addresses. Fastify's own parser (`@fastify/proxy-addr`) is laxer: it takes `1` as
+ * 0.0.0.1 and `012.0.0.1` as 10.0.0.1, so a hop count would start as an address nobody connects
+ * from. A subnet of every address (`/0`) is refused, as Fastify refuses it.
+ */
 function isProxyAddress(entry: string): boolean {
   if (PROXY_RANGE_NAMES.has(entry)) {
     return true;
@@ -92,7 +97,7 @@ function isProxyAddress(entry: string): boolean {
   }
   return (
     prefix === undefined ||
-    (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+    (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128))
   );
 }
 
